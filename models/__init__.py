@@ -1,0 +1,13 @@
+"""Tortoise models of Trunkline (app label `trunkline`; migrations in models.migrations).
+
+Model classes carry comments, not docstrings: Tortoise turns a class docstring into a
+table comment, which its SQLite migrations do not quote.
+"""
+
+from models.agent import Agent
+from models.phone_number import PhoneNumber
+from models.sip_trunk import SipTrunk
+from models.twilio_account import TwilioAccount
+from models.workspace import ApiKey, Workspace
+
+__all__ = ["Agent", "ApiKey", "PhoneNumber", "SipTrunk", "TwilioAccount", "Workspace"]

@@ -1,0 +1,57 @@
+"""The /graphql endpoint: Strawberry's ASGI view, refusing operations that have no workspace."""
+
+from functools import lru_cache
+
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.asgi import GraphQL
+from cross_web import HTTPException
+
+from app.auth import WorkspaceUser, unauthenticated
+from schema.context import Context
+
+
+class MissingApiKey(Exception):
+    def __str__(self) -> str:
+        return "An API key is required: send 'Authorization: Bearer sk_…'."
+
+
+@lru_cache(maxsize=256)
+def is_introspection_only(query: str) -> bool:
+    """True when every operation selects only __schema, __type or __typename at its top level."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    return bool(operations) and all(
+        isinstance(selection, FieldNode) and selection.name.value.startswith("__")
+        for operation in operations
+        for selection in operation.selection_set.selections
+    )
+
+
+class TrunklineGraphQL(GraphQL):
+    def __init__(self, schema, *, introspection: bool) -> None:
+        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        self.introspection = introspection
+
+    async def get_context(self, request: Request, response: Response) -> Context:
+        user = request.scope.get("user")
+        workspace = user.workspace if isinstance(user, WorkspaceUser) else None
+        return Context(request=request, response=response, workspace=workspace)
+
+    async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
+        if context.workspace is None and not (self.introspection and is_introspection_only(request_data.query or "")):
+            raise MissingApiKey
+        return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            response = await self.run(Request(scope, receive))
+        except MissingApiKey as exc:
+            response = unauthenticated(None, exc)
+        except HTTPException as exc:
+            response = Response(exc.reason, status_code=exc.status_code, media_type="text/plain")
+        await response(scope, receive, send)

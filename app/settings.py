@@ -1,0 +1,159 @@
+"""Settings read from the environment once, validated at start with messages that name the variable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.datastructures import Secret
+
+DEFAULT_DATABASE_URL = "sqlite://./trunkline.sqlite3"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may carry a password
+    providers: str = "sandbox"
+    secret_key: Secret | None = None
+    phone_number_limit: int = 100
+    introspection: bool = True
+    livekit_url: str | None = None
+    livekit_api_key: str | None = None
+    livekit_api_secret: Secret | None = None
+    livekit_sip_uri: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+    twilio_trunking_base_url: str = "https://trunking.twilio.com"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: Secret | None = None
+    sandbox_state: str | None = None
+    provider_timeout: float = 10.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
+
+        providers = (get("TRUNKLINE_PROVIDERS") or "sandbox").lower()
+        if providers not in ("sandbox", "live"):
+            raise SettingsError(f"TRUNKLINE_PROVIDERS must be 'sandbox' or 'live', not {providers!r}")
+        settings = cls(
+            database_url=_database_url(get("TRUNKLINE_DATABASE_URL") or DEFAULT_DATABASE_URL),
+            providers=providers,
+            secret_key=_secret(get("TRUNKLINE_SECRET_KEY")),
+            phone_number_limit=_positive_int(env, "TRUNKLINE_PHONE_NUMBER_LIMIT", 100),
+            introspection=_boolean(env, "TRUNKLINE_INTROSPECTION", True),
+            livekit_url=get("LIVEKIT_URL"),
+            livekit_api_key=get("LIVEKIT_API_KEY"),
+            livekit_api_secret=_secret(get("LIVEKIT_API_SECRET")),
+            livekit_sip_uri=get("LIVEKIT_SIP_URI"),
+            twilio_api_base_url=_http_url(env, "TWILIO_API_BASE_URL", "https://api.twilio.com"),
+            twilio_trunking_base_url=_http_url(env, "TWILIO_TRUNKING_BASE_URL", "https://trunking.twilio.com"),
+            twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=_secret(get("TWILIO_AUTH_TOKEN")),
+            sandbox_state=get("TRUNKLINE_SANDBOX_STATE"),
+            provider_timeout=_positive_float(env, "TRUNKLINE_PROVIDER_TIMEOUT", 10.0),
+        )
+        if settings.is_live:
+            settings.check_live()
+        return settings
+
+    @property
+    def is_live(self) -> bool:
+        return self.providers == "live"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite://")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The file of a SQLite database, None for PostgreSQL or an in-memory database."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.removeprefix("sqlite://").split("?", 1)[0]
+        return None if path in ("", ":memory:") else Path(path)
+
+    def check_live(self) -> None:
+        """Live carriers need their credentials and a key for stored secrets."""
+        required = {
+            "TRUNKLINE_SECRET_KEY": self.secret_key,
+            "LIVEKIT_URL": self.livekit_url,
+            "LIVEKIT_API_KEY": self.livekit_api_key,
+            "LIVEKIT_API_SECRET": self.livekit_api_secret,
+            "LIVEKIT_SIP_URI": self.livekit_sip_uri,
+        }
+        missing = [name for name, value in required.items() if not value]
+        if missing:
+            raise SettingsError(f"TRUNKLINE_PROVIDERS=live needs {', '.join(missing)} to be set")
+        if not self.livekit_sip_uri.startswith("sip:"):
+            raise SettingsError(
+                f"LIVEKIT_SIP_URI must look like sip:<project>.sip.livekit.cloud, not {self.livekit_sip_uri!r}"
+            )
+
+
+def _secret(value: str | None) -> Secret | None:
+    return Secret(value) if value else None
+
+
+def _database_url(value: str) -> str:
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme not in ("sqlite", "postgres", "asyncpg", "psycopg"):
+        raise SettingsError(
+            "TRUNKLINE_DATABASE_URL must be a sqlite://PATH or postgres://USER@HOST:PORT/DB url, "
+            f"not one with scheme {scheme or '(none)'!r}"
+        )
+    return value
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return value
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds above 0, not {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be a number of seconds above 0, not {raw!r}")
+    return value
+
+
+def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.startswith(("http://", "https://")):
+        raise SettingsError(f"{name} must be an http:// or https:// url, not {raw!r}")
+    return raw.rstrip("/")

@@ -1,0 +1,36 @@
+"""Prefixed ULID wire ids: `<prefix>_<26 Crockford base32>`, made by the server."""
+
+import os
+import re
+import time
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PREFIXES = ("ws", "key", "phone", "agent", "trunk", "twacct")
+_BODY = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
+
+
+def new_ulid() -> str:
+    """A ULID: 48-bit millisecond time then 80 random bits, so ids sort by creation."""
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    return "".join(CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{new_ulid()}"
+
+
+def is_valid_id(value: object, prefix: str) -> bool:
+    """True when value has exactly this prefix and a 26-character ULID body.
+
+    A legacy UUID, another kind's id or lower-case base32 is not an id of ours.
+    """
+    if not isinstance(value, str) or not value.startswith(prefix + "_"):
+        return False
+    body = value[len(prefix) + 1 :]
+    return _BODY.fullmatch(body) is not None and body[0] <= "7"
+
+
+def prefix_of(value: str) -> str | None:
+    """The prefix of a well-formed id, or None."""
+    prefix, _, _ = value.partition("_")
+    return prefix if prefix in PREFIXES and is_valid_id(value, prefix) else None

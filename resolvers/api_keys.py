@@ -1,0 +1,48 @@
+"""API keys: made once and shown once, stored as SHA-256 hashes, revocable at once."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from models import ApiKey, Workspace
+from models.ids import is_valid_id
+
+KEY_PATTERN = re.compile(r"sk_[A-Za-z0-9_-]{43}")
+VISIBLE_PREFIX_LENGTH = 11  # "sk_" and 8 characters: enough to tell keys apart, useless to an attacker
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key_id: str
+    workspace_id: str
+    secret: str  # the only time the whole key exists outside its holder's hands
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def issue_api_key(workspace: Workspace) -> IssuedKey:
+    secret = "sk_" + secrets.token_urlsafe(32)
+    row = await ApiKey.create(workspace=workspace, prefix=secret[:VISIBLE_PREFIX_LENGTH], key_hash=hash_key(secret))
+    return IssuedKey(key_id=row.id, workspace_id=workspace.id, secret=secret)
+
+
+async def workspace_for_key(key: str) -> Workspace | None:
+    """The workspace a live key acts for; None for a malformed, unknown or revoked key."""
+    if not KEY_PATTERN.fullmatch(key):
+        return None
+    row = await ApiKey.filter(key_hash=hash_key(key), revoked_at=None).select_related("workspace").first()
+    return row.workspace if row else None
+
+
+async def revoke_api_key(key_id: str) -> bool:
+    """Revoke by key id (`key_…`); False when there is no such live key."""
+    if not is_valid_id(key_id, "key"):
+        return False
+    updated = await ApiKey.filter(id=key_id, revoked_at=None).update(revoked_at=datetime.now(UTC))
+    return updated == 1

@@ -1,0 +1,34 @@
+"""The per-request GraphQL context: the authenticated workspace and its DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.types import Info
+
+from models import Workspace
+from schema.loaders import Loaders
+
+
+class NoWorkspace(Exception):
+    """Raised if a resolver that needs a workspace runs without one; the HTTP layer prevents it."""
+
+
+@dataclass
+class Context:
+    request: Request
+    response: Response
+    workspace: Workspace | None
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.workspace.id if self.workspace else "")
+
+
+def current_workspace(info: Info) -> Workspace:
+    workspace = info.context.workspace
+    if workspace is None:
+        raise NoWorkspace("this operation needs an API key")
+    return workspace

@@ -1,0 +1,84 @@
+"""The Query root: reads scoped to the API key's workspace."""
+
+import strawberry
+from strawberry.types import Info
+
+from models.enums import PhoneNumberSource as StoredSource
+from models.ids import prefix_of
+from resolvers import agents, phone_numbers, sip_trunks
+from resolvers.outcomes import InvalidArgument
+from schema.context import current_workspace
+from schema.enums import PhoneNumberSource
+from schema.results import argument_error
+from schema.types import Agent, Node, PageInfo, PhoneNumber, PhoneNumberConnection, PhoneNumberEdge, SipTrunk, Workspace
+
+
+@strawberry.type(description="Reads. Every field sees only the API key's workspace.")
+class Query:
+    @strawberry.field(description="Any object by its prefixed id; null when it is not in this workspace.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        workspace_id = current_workspace(info).id
+        match prefix_of(id):
+            case "phone":
+                row = await phone_numbers.get_phone_number(workspace_id, id)
+                return PhoneNumber.from_row(row) if row else None
+            case "agent":
+                row = await agents.get_agent(workspace_id, id)
+                return Agent.from_row(row) if row else None
+            case "trunk":
+                row = await sip_trunks.get_sip_trunk(workspace_id, id)
+                return SipTrunk.from_row(row) if row else None
+        return None
+
+    @strawberry.field(description="The workspace the API key acts for.")
+    def workspace(self, info: Info) -> Workspace:
+        return Workspace.from_row(current_workspace(info))
+
+    @strawberry.field(description="A number by id; null for an unknown id, a legacy UUID, or another workspace's number.")
+    async def phone_number(self, info: Info, id: strawberry.ID) -> PhoneNumber | None:
+        row = await phone_numbers.get_phone_number(current_workspace(info).id, id)
+        return PhoneNumber.from_row(row) if row else None
+
+    @strawberry.field(description="The workspace's numbers, oldest first, in pages of at most 100.")
+    async def phone_numbers(
+        self,
+        info: Info,
+        first: int | None = 50,
+        after: str | None = None,
+        source: PhoneNumberSource | None = None,
+        agent_id: strawberry.ID | None = None,
+    ) -> PhoneNumberConnection:
+        try:
+            page = await phone_numbers.list_phone_numbers(
+                current_workspace(info).id,
+                first=50 if first is None else first,
+                after=after,
+                source=StoredSource(source.value) if source else None,
+                agent_id=agent_id,
+            )
+        except InvalidArgument as error:
+            raise argument_error(error) from None
+        edges = [PhoneNumberEdge(cursor=phone_numbers.encode_cursor(r.id), node=PhoneNumber.from_row(r)) for r in page.rows]
+        return PhoneNumberConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
+            total_count=page.total_count,
+        )
+
+    @strawberry.field(description="An agent by id; null when it is not in this workspace.")
+    async def agent(self, info: Info, id: strawberry.ID) -> Agent | None:
+        row = await agents.get_agent(current_workspace(info).id, id)
+        return Agent.from_row(row) if row else None
+
+    @strawberry.field(description="The workspace's agents, oldest first.")
+    async def agents(self, info: Info) -> list[Agent]:
+        return [Agent.from_row(row) for row in await agents.list_agents(current_workspace(info).id)]
+
+    @strawberry.field(description="A SIP trunk by id; null when it is not in this workspace.")
+    async def sip_trunk(self, info: Info, id: strawberry.ID) -> SipTrunk | None:
+        row = await sip_trunks.get_sip_trunk(current_workspace(info).id, id)
+        return SipTrunk.from_row(row) if row else None
+
+    @strawberry.field(description="The workspace's SIP trunks, oldest first.")
+    async def sip_trunks(self, info: Info) -> list[SipTrunk]:
+        return [SipTrunk.from_row(row) for row in await sip_trunks.list_sip_trunks(current_workspace(info).id)]

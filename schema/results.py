@@ -1,0 +1,29 @@
+"""The one place that turns a use case's failure outcome into the GraphQL error type."""
+
+from graphql import GraphQLError
+
+from resolvers.outcomes import CarrierFailed, Failure, Invalid, InvalidArgument, LimitReached, Missing
+from schema.enums import Provider
+from schema.errors import FieldError, NotFoundError, PaymentRequiredError, ProviderError, ValidationError
+
+
+def to_error(outcome: Failure) -> ValidationError | PaymentRequiredError | ProviderError | NotFoundError:
+    match outcome:
+        case Invalid(problems=problems, message=message, code=code):
+            return ValidationError(
+                message=message,
+                code=code,
+                field_errors=[FieldError(field=p.field, code=p.code, message=p.message) for p in problems],
+            )
+        case LimitReached(code=code, limit=limit, current=current, message=message):
+            return PaymentRequiredError(message=message, code=code, limit=limit, current=current)
+        case CarrierFailed(provider=provider, code=code, message=message, retryable=retryable):
+            return ProviderError(message=message, code=code, provider=Provider[provider.upper()], retryable=retryable)
+        case Missing(id=missing_id, message=message):
+            return NotFoundError(message=message, code="NOT_FOUND", id=missing_id)
+    raise TypeError(f"not a failure outcome: {outcome!r}")
+
+
+def argument_error(error: InvalidArgument) -> GraphQLError:
+    """A bad query argument is the caller's mistake: a readable top-level error, never masked."""
+    return GraphQLError(str(error), extensions={"code": "BAD_USER_INPUT", "argument": error.argument})

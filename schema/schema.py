@@ -1,0 +1,59 @@
+"""Assembles the Schema: root types, and the extensions that keep GraphQL cheap and safe."""
+
+from functools import partial
+
+import strawberry
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.extensions.max_aliases import create_validator as max_aliases_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+from strawberry.schema.config import StrawberryConfig
+
+from schema.errors import NotFoundError, PaymentRequiredError, ProviderError
+from schema.mutations.create_agent import create_agent
+from schema.queries import Query
+from schema.types import Agent, PhoneNumber, SipTrunk
+
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+
+# Built once: rules made per request would defeat the validation cache.
+LIMIT_RULES = (depth_validator(MAX_DEPTH, should_ignore=None), max_aliases_validator(MAX_ALIASES))
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """Mask crashes only; parse, validation and argument errors stay readable for GraphiQL users."""
+    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+
+class TrunklineSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
+        """Log crashes with their traceback; a client's own mistakes are not server errors."""
+        super().process_errors([e for e in errors if is_unexpected(e)], execution_context)
+
+
+@strawberry.type(description="Changes. Every mutation acts in the API key's workspace.")
+class Mutation:
+    create_agent = strawberry.mutation(resolver=create_agent, description="Create an agent.")
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    rules = [*LIMIT_RULES] if introspection else [*LIMIT_RULES, NoSchemaIntrospectionCustomRule]
+    return TrunklineSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[PhoneNumber, Agent, SipTrunk, PaymentRequiredError, ProviderError, NotFoundError],
+        config=StrawberryConfig(auto_camel_case=True),
+        extensions=[
+            partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+            partial(AddValidationRules, rules),
+            ParserCache,
+            ValidationCache,
+            partial(MaskErrors, should_mask_error=is_unexpected),
+        ],
+    )
+
+
+schema = build_schema()
