@@ -13,7 +13,7 @@ class PrefixedIdModel(Model):
 
     id_prefix: ClassVar[str]
 
-    id = fields.CharField(pk=True, max_length=40)
+    id = fields.CharField(primary_key=True, max_length=40)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

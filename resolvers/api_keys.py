@@ -40,9 +40,12 @@ async def workspace_for_key(key: str) -> Workspace | None:
     return row.workspace if row else None
 
 
-async def revoke_api_key(key_id: str) -> bool:
-    """Revoke by key id (`key_…`); False when there is no such live key."""
-    if not is_valid_id(key_id, "key"):
+async def revoke_api_key(key: str) -> bool:
+    """Revoke by key id (key_…) or by the key itself (sk_…); False when there is no such live key."""
+    if is_valid_id(key, "key"):
+        live = ApiKey.filter(id=key, revoked_at=None)
+    elif KEY_PATTERN.fullmatch(key):
+        live = ApiKey.filter(key_hash=hash_key(key), revoked_at=None)
+    else:
         return False
-    updated = await ApiKey.filter(id=key_id, revoked_at=None).update(revoked_at=datetime.now(UTC))
-    return updated == 1
+    return await live.update(revoked_at=datetime.now(UTC)) == 1

@@ -1,0 +1,137 @@
+"""Fixtures shared by the suites: real databases (SQLite always, PostgreSQL when configured) and the app."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+from app.db import migrate
+from app.main import create_app
+from app.settings import Settings
+from models import Workspace
+from resolvers.api_keys import issue_api_key
+from resolvers.workspaces import create_workspace
+
+POSTGRES_URL = os.environ.get("TRUNKLINE_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+TABLES = ("phone_number", "sip_trunk", "twilio_account", "agent", "api_key", "workspace")
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+async def create_postgres_database() -> str:
+    """A new, empty database on the test server; the caller drops it."""
+    name = f"trunkline_test_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return _with_database(POSTGRES_URL, name)
+
+
+async def drop_postgres_database(url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    admin = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def run_in_own_loop(coroutine):
+    """Run a coroutine to completion from sync code, even while a test's loop is running."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """One migrated database for this test run, dropped at its end."""
+    url = run_in_own_loop(create_postgres_database())
+    run_in_own_loop(migrate(url))
+    yield url
+    run_in_own_loop(drop_postgres_database(url))
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request, tmp_path) -> str:
+    """A migrated, empty database: a new SQLite file, or the run's PostgreSQL database emptied."""
+    # Tortoise caches INSERT statements per connection name, not per dialect; tests switch dialects.
+    EXECUTOR_CACHE.clear()
+    if request.param == "sqlite":
+        url = f"sqlite://{tmp_path}/trunkline.sqlite3"
+        await migrate(url)
+        return url
+    url = request.getfixturevalue("postgres_url")
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+    finally:
+        await connection.close()
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture
+async def app(settings: Settings):
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://trunkline.test") as http:
+        yield http
+
+
+@dataclass
+class Tenant:
+    """A workspace with a live API key, and a way to call the API as it."""
+
+    workspace: Workspace
+    key_id: str
+    api_key: str
+    client: httpx.AsyncClient
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    async def graphql(self, query: str, variables: dict | None = None) -> dict:
+        response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=self.headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture
+def make_tenant(client):
+    async def make(name: str = "Acme", phone_number_limit: int = 100) -> Tenant:
+        workspace = await create_workspace(name, phone_number_limit)
+        key = await issue_api_key(workspace)
+        return Tenant(workspace=workspace, key_id=key.key_id, api_key=key.secret, client=client)
+
+    return make
+
+
+@pytest.fixture
+async def tenant(make_tenant) -> Tenant:
+    return await make_tenant()
