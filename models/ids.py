@@ -2,6 +2,7 @@
 
 import os
 import re
+import threading
 import time
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -9,9 +10,24 @@ PREFIXES = ("ws", "key", "phone", "agent", "trunk", "twacct")
 _BODY = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 
 
+_last = [0, 0]  # millisecond and random part of the previous ULID in this process
+_lock = threading.Lock()
+
+
 def new_ulid() -> str:
-    """A ULID: 48-bit millisecond time then 80 random bits, so ids sort by creation."""
-    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    """A ULID: 48-bit millisecond time then 80 random bits, so ids sort by creation.
+
+    Monotonic within a process: in the same millisecond the random part counts up, so
+    pages ordered by id list rows in the order they were made.
+    """
+    with _lock:
+        millis = time.time_ns() // 1_000_000
+        if millis <= _last[0] and _last[1] < (1 << 80) - 1:
+            millis, entropy = _last[0], _last[1] + 1
+        else:
+            entropy = int.from_bytes(os.urandom(10), "big")
+        _last[:] = [millis, entropy]
+    value = millis << 80 | entropy
     return "".join(CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
 
 

@@ -7,6 +7,7 @@ from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as max_aliases_validator
+from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 from strawberry.schema.config import StrawberryConfig
 
@@ -19,8 +20,15 @@ MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
 
+
+
+def is_introspection_field(context: IgnoreContext) -> bool:
+    """GraphiQL's own introspection query nests deeper than any real query; the token limit bounds it."""
+    return context.field_name.startswith("__")
+
+
 # Built once: rules made per request would defeat the validation cache.
-LIMIT_RULES = (depth_validator(MAX_DEPTH, should_ignore=None), max_aliases_validator(MAX_ALIASES))
+LIMIT_RULES = (depth_validator(MAX_DEPTH, should_ignore=is_introspection_field), max_aliases_validator(MAX_ALIASES))
 
 
 def is_unexpected(error: GraphQLError) -> bool:

@@ -1,0 +1,82 @@
+"""GraphQL hygiene: GraphiQL, limits, masking of crashes only, no mutations over GET, no batching."""
+
+import pytest
+from graphql import get_introspection_query
+from tortoise import connections
+
+from schema.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
+
+
+async def test_graphiql_page_is_served_to_browsers_without_a_key(client):
+    response = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "graphiql" in response.text.lower()
+
+
+async def test_graphiqls_full_introspection_query_works_without_a_key(client):
+    response = await client.post("/graphql", json={"query": get_introspection_query(descriptions=True)})
+    assert response.status_code == 200, response.text
+    types = {t["name"]: t for t in response.json()["data"]["__schema"]["types"]}
+    assert types["PhoneNumber"]["description"] == "A phone number held by the workspace."
+
+
+async def test_queries_work_over_get(client, tenant):
+    response = await client.get("/graphql", params={"query": "{ workspace { name } }"}, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"data": {"workspace": {"name": "Acme"}}}
+
+
+async def test_mutation_over_get_is_refused(client, tenant):
+    response = await client.get(
+        "/graphql", params={"query": 'mutation { createAgent(input: {name: "x"}) { __typename } }'}, headers=tenant.headers
+    )
+    assert response.status_code == 400
+    assert "mutations are not allowed when using GET" in response.text
+    assert (await tenant.graphql("{ agents { id } }"))["data"] == {"agents": []}
+
+
+async def test_batched_requests_are_refused(client, tenant):
+    response = await client.post("/graphql", json=[{"query": "{ workspace { id } }"}] * 2, headers=tenant.headers)
+    assert response.status_code == 400
+    assert "Batching is not enabled" in response.text
+
+
+async def test_validation_messages_stay_readable(tenant):
+    body = await tenant.graphql("{ workspace { nme } }")
+    assert body["errors"][0]["message"].startswith("Cannot query field 'nme' on type 'Workspace'.")
+
+
+async def test_too_many_aliases_are_refused(tenant):
+    aliases = " ".join(f"a{i}: __typename" for i in range(MAX_ALIASES + 1))
+    body = await tenant.graphql(f"{{ {aliases} }}")
+    assert "aliases found" in body["errors"][0]["message"]
+
+
+async def test_too_deep_queries_are_refused(tenant):
+    depth = MAX_DEPTH + 1
+    query = "{ " + "phoneNumbers { edges { node { " * (depth // 3 + 1) + "id" + " } } }" * (depth // 3 + 1) + " }"
+    body = await tenant.graphql(query)
+    assert body["errors"][0]["message"].endswith(f"exceeds maximum operation depth of {MAX_DEPTH}")
+
+
+async def test_oversized_documents_are_refused(tenant):
+    body = await tenant.graphql("{ " + "__typename " * (MAX_TOKENS + 1) + "}")
+    assert f"Document contains more than {MAX_TOKENS} tokens" in body["errors"][0]["message"]
+
+
+@pytest.fixture
+async def agent_table_gone(app):
+    """A real fault: the agent table disappears under the server, then comes back."""
+    db = connections.get("default")
+    await db.execute_script('ALTER TABLE "agent" RENAME TO "agent_away"')
+    yield
+    await db.execute_script('ALTER TABLE "agent_away" RENAME TO "agent"')
+
+
+async def test_unexpected_failures_are_masked(tenant, agent_table_gone, caplog):
+    body = await tenant.graphql("{ agents { id } }")
+    assert body["data"] is None
+    assert body["errors"][0]["message"] == "Unexpected error."
+    assert "agent" not in str(body["errors"]).replace("agents", "")
+    assert any(record.levelname == "ERROR" for record in caplog.records)
