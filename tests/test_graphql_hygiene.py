@@ -80,3 +80,31 @@ async def test_unexpected_failures_are_masked(tenant, agent_table_gone, caplog):
     assert body["errors"][0]["message"] == "Unexpected error."
     assert "agent" not in str(body["errors"]).replace("agents", "")
     assert any(record.levelname == "ERROR" for record in caplog.records)
+
+
+@pytest.fixture
+async def closed_client(database_url):
+    """A server started with TRUNKLINE_INTROSPECTION=false."""
+    import httpx
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    app = create_app(Settings.from_env({"TRUNKLINE_DATABASE_URL": database_url, "TRUNKLINE_INTROSPECTION": "false"}))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            yield http
+
+
+async def test_with_introspection_off_it_needs_a_key_and_is_refused(closed_client):
+    from resolvers.api_keys import issue_api_key
+    from resolvers.workspaces import create_workspace
+
+    key = (await issue_api_key(await create_workspace("Acme", 100))).secret
+    query = {"query": "{ __schema { queryType { name } } }"}
+
+    anonymous = await closed_client.post("/graphql", json=query)
+    with_key = await closed_client.post("/graphql", json=query, headers={"Authorization": f"Bearer {key}"})
+
+    assert anonymous.status_code == 401
+    assert "introspection" in with_key.json()["errors"][0]["message"].lower()

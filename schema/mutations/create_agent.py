@@ -26,7 +26,10 @@ class CreateAgentSuccess:
     agent: Agent = strawberry.field(description="The new agent.")
 
 
-CreateAgentResult = Annotated[CreateAgentSuccess | ValidationError, strawberry.union("CreateAgentResult")]
+CreateAgentResult = Annotated[
+    CreateAgentSuccess | ValidationError,
+    strawberry.union("CreateAgentResult", description="The new agent, or why it was refused."),
+]
 
 
 async def create_agent(info: Info, input: CreateAgentInput) -> CreateAgentResult:
