@@ -1,0 +1,1 @@
+"""Stateful emulators of the Twilio and LiveKit APIs, for development and tests."""

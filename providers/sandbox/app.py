@@ -1,0 +1,73 @@
+"""The sandbox: Twilio and LiveKit emulators in one aiohttp app, with fault injection and a request log.
+
+Control endpoints live under `/__sandbox/`: `faults` (see `providers.sandbox.faults`) and `state`,
+which returns both emulators' state and the log of carrier requests (method, path, status; no
+query strings, headers or bodies, so no secrets).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from aiohttp import web
+
+from providers.sandbox.faults import CONTROL_PREFIX, Faults, fault_middleware, setup_fault_routes
+from providers.sandbox.livekit import LiveKitState, setup_livekit
+from providers.sandbox.twilio import TwilioState, setup_twilio
+
+REQUEST_LOG_SIZE = 1000
+
+TWILIO_STATE = web.AppKey("twilio_state", TwilioState)
+LIVEKIT_STATE = web.AppKey("livekit_state", LiveKitState)
+FAULTS = web.AppKey("faults", Faults)
+REQUEST_LOG = web.AppKey("request_log", deque)
+
+
+def _request_log_middleware(log: deque[dict[str, Any]]):
+    @web.middleware
+    async def middleware(request: web.Request, handler):
+        if request.path.startswith(CONTROL_PREFIX):
+            return await handler(request)
+        entry: dict[str, Any] = {"method": request.method, "path": request.path, "status": None}
+        log.append(entry)
+        try:
+            response = await handler(request)
+        except web.HTTPException as error:
+            entry["status"] = error.status
+            raise
+        # A dropped connection never carries the status of the reply built for it.
+        if request.transport is None or request.transport.is_closing():
+            entry["dropped"] = True
+        else:
+            entry["status"] = response.status
+        return response
+
+    return middleware
+
+
+async def _state(request: web.Request) -> web.Response:
+    app = request.app
+    return web.json_response({
+        "twilio": app[TWILIO_STATE].snapshot(),
+        "livekit": app[LIVEKIT_STATE].snapshot(),
+        "faults": app[FAULTS].snapshot(),
+        "requests": list(app[REQUEST_LOG]),
+    })
+
+
+def create_sandbox_app(seed: dict[str, Any]) -> web.Application:
+    """Build the sandbox from a seed `{"twilio": {...}, "livekit": {...}}`."""
+    faults = Faults()
+    log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
+    # The log sits outside the faults so that injected answers and drops are logged too.
+    app = web.Application(middlewares=[_request_log_middleware(log), fault_middleware(faults)])
+    app[TWILIO_STATE] = TwilioState.from_seed(seed.get("twilio", {}))
+    app[LIVEKIT_STATE] = LiveKitState.from_seed(seed.get("livekit", {}))
+    app[FAULTS] = faults
+    app[REQUEST_LOG] = log
+    setup_twilio(app, app[TWILIO_STATE])
+    setup_livekit(app, app[LIVEKIT_STATE])
+    setup_fault_routes(app, faults)
+    app.router.add_get(CONTROL_PREFIX + "state", _state)
+    return app
