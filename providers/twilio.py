@@ -346,7 +346,10 @@ class TwilioAccountClient:
             try:
                 async with asyncio.timeout(self._timeout):
                     return await request()
-            except (TwilioException, aiohttp.ClientError, TimeoutError) as exc:
+            except TwilioException as exc:
+                # The SDK's exception repeats the carrier's unscrubbed text; ours carries all it held.
+                raise self._failure(describe, exc, secret) from None
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 raise self._failure(describe, exc, secret) from exc
 
         return await call_with_retry(attempt, policy=self._retry, idempotent=idempotent, describe=describe)

@@ -1,0 +1,246 @@
+"""Fault injection (Python and HTTP), the state endpoint, seeding and the demo state."""
+
+import json
+
+import aiohttp
+import pytest
+
+from providers.sandbox.faults import FaultRule, Faults
+from providers.sandbox.server import DEMO_STATE, load_seed, start_sandbox
+from providers.sandbox.twilio import TwilioState
+from tests.providers.conftest import (
+    CUSTOMER_SID,
+    CUSTOMER_TOKEN,
+    LIVEKIT_API_SECRET,
+    PLATFORM_TOKEN,
+    build_seed,
+)
+
+AUTH = {"Authorization": aiohttp.encode_basic_auth(CUSTOMER_SID, CUSTOMER_TOKEN)}
+NUMBERS_PATH = f"/2010-04-01/Accounts/{CUSTOMER_SID}/IncomingPhoneNumbers.json"
+LIVEKIT_PATH = "/twirp/livekit.SIP/ListSIPInboundTrunk"
+
+
+@pytest.fixture
+async def http():
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def statuses(http, url, n=1, method="GET", path=NUMBERS_PATH):
+    found = []
+    for _ in range(n):
+        async with http.request(method, url + path, headers=AUTH) as response:
+            found.append(response.status)
+    return found
+
+
+# Rules, through the Python API
+
+
+async def test_fault_applies_to_the_next_k_matching_calls(sandbox, http):
+    sandbox.faults.add("GET", "*/IncomingPhoneNumbers.json", status=503, times=2)
+
+    assert await statuses(http, sandbox.url, 3) == [503, 503, 200]
+    assert sandbox.faults.rules == []
+
+
+async def test_fault_without_times_applies_always(sandbox, http):
+    sandbox.faults.add("*", "/2010-04-01/*", status=500)
+
+    assert await statuses(http, sandbox.url, 3) == [500, 500, 500]
+
+
+async def test_fault_answers_given_body_and_headers(sandbox, http):
+    sandbox.faults.add("GET", NUMBERS_PATH, status=429, headers={"Retry-After": "3"},
+                       body={"code": 20429, "message": "Too Many Requests", "status": 429})
+
+    async with http.get(sandbox.url + NUMBERS_PATH, headers=AUTH) as response:
+        body = await response.json()
+
+    assert (response.status, response.headers["Retry-After"]) == (429, "3")
+    assert body == {"code": 20429, "message": "Too Many Requests", "status": 429}
+
+
+async def test_fault_matches_method(sandbox, http):
+    sandbox.faults.add("POST", "*", status=503)
+
+    assert await statuses(http, sandbox.url) == [200]
+
+
+async def test_fault_glob_does_not_match_other_paths(sandbox, http):
+    sandbox.faults.add("GET", "/v1/Trunks*", status=503)
+
+    assert await statuses(http, sandbox.url) == [200]
+
+
+async def test_fault_with_only_a_delay_lets_the_call_through(sandbox, http):
+    sandbox.faults.add("GET", "*", delay=0.05, times=1)
+
+    assert await statuses(http, sandbox.url) == [200]
+    assert sandbox.requests == [{"method": "GET", "path": NUMBERS_PATH, "status": 200}]
+
+
+async def test_fault_drops_the_connection(sandbox, http):
+    sandbox.faults.add("GET", "*", drop=True)
+
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await statuses(http, sandbox.url)
+
+    # aiohttp resends an idempotent request once when the server hangs up; both are dropped.
+    assert sandbox.requests[0] == {"method": "GET", "path": NUMBERS_PATH, "status": None, "dropped": True}
+    assert all(r["dropped"] for r in sandbox.requests)
+
+
+async def test_faults_apply_to_livekit_paths(sandbox, http):
+    sandbox.faults.add("POST", "/twirp/*", status=503, body={"code": "unavailable", "msg": "try later"})
+
+    async with http.post(sandbox.url + LIVEKIT_PATH, json={}) as response:
+        body = await response.json()
+
+    assert (response.status, body) == (503, {"code": "unavailable", "msg": "try later"})
+
+
+async def test_clear_removes_every_fault(sandbox, http):
+    sandbox.faults.add("GET", "*", status=503)
+
+    sandbox.faults.clear()
+
+    assert await statuses(http, sandbox.url) == [200]
+
+
+def test_first_matching_rule_wins():
+    faults = Faults()
+    first = faults.add("GET", "/v1/*", status=500, times=1)
+    faults.add("*", "*", status=503)
+
+    assert faults.take("GET", "/v1/Trunks") is first
+    assert faults.take("GET", "/v1/Trunks").status == 503
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{}, {"status": 503, "drop": True}, {"status": 42}, {"delay": -1}, {"status": 503, "times": 0}],
+    ids=["nothing-to-do", "status-and-drop", "bad-status", "negative-delay", "zero-times"],
+)
+def test_fault_rule_refuses_nonsense(fields):
+    with pytest.raises(ValueError):
+        FaultRule(**fields)
+
+
+# Rules, through HTTP
+
+
+async def test_http_adds_lists_and_clears_faults(sandbox, http):
+    rule = {"method": "GET", "path": "*/IncomingPhoneNumbers.json", "status": 503, "times": 1}
+
+    async with http.post(sandbox.url + "/__sandbox/faults", json=rule) as added:
+        assert added.status == 201, await added.text()
+    async with http.get(sandbox.url + "/__sandbox/faults") as listed:
+        assert [r["path"] for r in await listed.json()] == [rule["path"]]
+    assert await statuses(http, sandbox.url, 2) == [503, 200]
+
+    await http.post(sandbox.url + "/__sandbox/faults", json=[{"status": 500}, {"delay": 0.01}])
+    async with http.delete(sandbox.url + "/__sandbox/faults") as cleared:
+        assert cleared.status == 204
+    assert sandbox.faults.rules == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"status": 503, "drop": True}, {"colour": "red", "status": 503}, "not an object"],
+    ids=["invalid-rule", "unknown-field", "not-an-object"],
+)
+async def test_http_refuses_bad_fault(sandbox, http, body):
+    async with http.post(sandbox.url + "/__sandbox/faults", json=body) as response:
+        assert response.status == 400
+        assert "error" in await response.json()
+    assert sandbox.faults.rules == []
+
+
+# State and request log
+
+
+async def test_state_shows_both_emulators_and_the_request_log(sandbox, http):
+    await statuses(http, sandbox.url)
+    async with http.post(sandbox.url + LIVEKIT_PATH, json={}) as response:
+        assert response.status == 401
+
+    async with http.get(sandbox.url + "/__sandbox/state") as response:
+        state = await response.json()
+
+    assert set(state) == {"twilio", "livekit", "faults", "requests"}
+    assert [a["sid"] for a in state["twilio"]["accounts"]][0] == CUSTOMER_SID
+    assert state["requests"] == [
+        {"method": "GET", "path": NUMBERS_PATH, "status": 200},
+        {"method": "POST", "path": LIVEKIT_PATH, "status": 401},
+    ]
+
+
+async def test_state_holds_no_secrets(sandbox, http, customer):
+    cl_sid = await customer.create_credential_list("Outbound", "acme", "Sip-Passw0rd-Secret")
+    assert cl_sid
+
+    async with http.get(sandbox.url + "/__sandbox/state") as response:
+        text = await response.text()
+
+    for secret in (CUSTOMER_TOKEN, PLATFORM_TOKEN, LIVEKIT_API_SECRET, "Sip-Passw0rd-Secret", "Basic "):
+        assert secret not in text
+
+
+# Seeding
+
+
+def test_load_seed_reads_explicit_path(tmp_path):
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(build_seed()))
+
+    assert load_seed(str(path), environ={}) == build_seed()
+
+
+def test_load_seed_reads_the_state_variable(tmp_path):
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"twilio": {"accounts": []}}))
+
+    assert load_seed(None, environ={"TRUNKLINE_SANDBOX_STATE": str(path)}) == {"twilio": {"accounts": []}}
+
+
+def test_load_seed_defaults_to_demo_state():
+    assert load_seed(None, environ={}) == json.loads(DEMO_STATE.read_text())
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]"], ids=["invalid-json", "not-an-object"])
+def test_load_seed_names_the_variable_on_bad_file(tmp_path, content):
+    path = tmp_path / "state.json"
+    path.write_text(content)
+
+    with pytest.raises(ValueError, match="TRUNKLINE_SANDBOX_STATE"):
+        load_seed(str(path), environ={})
+
+
+def test_load_seed_names_a_missing_file(tmp_path):
+    with pytest.raises(ValueError, match="missing.json"):
+        load_seed(str(tmp_path / "missing.json"), environ={})
+
+
+async def test_demo_state_has_customer_dids_caller_ids_platform_and_livekit(monkeypatch):
+    monkeypatch.delenv("TRUNKLINE_SANDBOX_STATE", raising=False)
+    running = await start_sandbox()
+    try:
+        customer, platform = running.twilio.accounts.values()
+        assert len(customer.incoming_phone_numbers) == 3
+        assert len(customer.outgoing_caller_ids) == 2
+        assert platform.incoming_phone_numbers == {} and platform.available_phone_numbers is None
+        assert (running.livekit.api_key, running.livekit.api_secret) == ("devkey", "secret")
+        assert running.url.startswith("http://127.0.0.1:")
+    finally:
+        await running.close()
+
+
+def test_seeded_numbers_accept_objects_with_friendly_names():
+    state = TwilioState.from_seed({"accounts": [{
+        "sid": CUSTOMER_SID, "auth_token": CUSTOMER_TOKEN,
+        "incoming_phone_numbers": [{"phone_number": "+14155550101", "friendly_name": "Front desk"}],
+    }]})
+
+    assert state.account(CUSTOMER_SID).number("+14155550101").friendly_name == "Front desk"
