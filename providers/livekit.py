@@ -150,6 +150,7 @@ class LiveKitGateway:
             return
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        # The SDK ignores `timeout` once it has a session; `_call` bounds every attempt itself.
         self._api = api.LiveKitAPI(
             self.url, self._key, self._secret, session=self._session,
             timeout=aiohttp.ClientTimeout(total=self.timeout), failover=False,
@@ -253,6 +254,28 @@ class LiveKitGateway:
                 sip_trunk_id=trunk_id, update=sip.SIPOutboundTrunkUpdate(numbers=ListUpdate(clear=True))
             )
             info = await self._proto("UpdateSIPOutboundTrunk", trunk_id, request, sip.SIPOutboundTrunkInfo)
+        return _outbound(info)
+
+    async def change_inbound_trunk_numbers(
+        self, trunk_id: str, *, add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> InboundTrunk:
+        """Add and remove numbers in one step at LiveKit, so concurrent changes do not overwrite each other."""
+        change = ListUpdate(add=list(add), remove=list(remove))
+        info = await self._call(
+            f"UpdateSIPInboundTrunk {trunk_id}",
+            lambda: self._sip.update_inbound_trunk_fields(trunk_id, numbers=change), idempotent=True,
+        )
+        return _inbound(info)
+
+    async def change_outbound_trunk_numbers(
+        self, trunk_id: str, *, add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> OutboundTrunk:
+        """Add and remove numbers in one step; LiveKit refuses to remove the last one."""
+        change = ListUpdate(add=list(add), remove=list(remove))
+        info = await self._call(
+            f"UpdateSIPOutboundTrunk {trunk_id}",
+            lambda: self._sip.update_outbound_trunk_fields(trunk_id, numbers=change), idempotent=True,
+        )
         return _outbound(info)
 
     async def get_inbound_trunk(self, trunk_id: str) -> InboundTrunk:

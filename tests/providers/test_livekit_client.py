@@ -1,5 +1,6 @@
 """LiveKitGateway against the sandbox over real loopback HTTP: every operation, every error mapping."""
 
+import asyncio
 import time
 
 import aiohttp
@@ -95,6 +96,30 @@ async def test_outbound_trunk_is_created_read_renumbered_and_deleted(gateway, st
     assert state.outbound_trunks == {}
 
 
+async def test_concurrent_number_changes_on_one_trunk_all_survive(gateway, state):
+    trunk_id = await gateway.create_inbound_trunk("shared", ["+14155550100"])
+
+    await asyncio.gather(*(
+        gateway.change_inbound_trunk_numbers(trunk_id, add=[f"+1415555011{i}"]) for i in range(5)
+    ))
+    after_remove = await gateway.change_inbound_trunk_numbers(trunk_id, remove=["+14155550100", "+14155550199"])
+
+    assert sorted(after_remove.numbers) == [f"+1415555011{i}" for i in range(5)]
+    assert sorted(state.inbound_trunks[trunk_id].numbers) == sorted(after_remove.numbers)
+
+
+async def test_adding_a_number_already_on_the_trunk_changes_nothing(gateway):
+    trunk_id = await gateway.create_outbound_trunk("out", "t.pstn.twilio.com", ["+14155550100"])
+    again = await gateway.change_outbound_trunk_numbers(trunk_id, add=["+14155550100", "+14155550101"])
+    assert again.numbers == ("+14155550100", "+14155550101")
+
+
+async def test_removing_the_last_number_of_an_outbound_trunk_is_rejected(gateway):
+    trunk_id = await gateway.create_outbound_trunk("out", "t.pstn.twilio.com", ["+14155550100"])
+    with pytest.raises(Rejected, match="no trunk numbers specified"):
+        await gateway.change_outbound_trunk_numbers(trunk_id, remove=["+14155550100"])
+
+
 async def test_outbound_trunk_keeps_the_password_it_was_given(gateway, state):
     trunk_id = await gateway.create_outbound_trunk(
         "out", "t.pstn.twilio.com", ["+14155550100"], auth_username="u", auth_password="S3cretPassw0rd"
@@ -102,7 +127,7 @@ async def test_outbound_trunk_keeps_the_password_it_was_given(gateway, state):
     assert state.outbound_trunks[trunk_id].auth_password == "S3cretPassw0rd"
 
 
-async def test_outbound_trunk_losing_its_last_number_is_rejected(gateway, state):
+async def test_setting_an_outbound_trunk_to_no_numbers_is_rejected(gateway, state):
     trunk_id = await gateway.create_outbound_trunk("out", "t.pstn.twilio.com", ["+14155550100"])
 
     with pytest.raises(Rejected) as caught:
