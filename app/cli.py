@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.set_defaults(handler=_serve)
 
+    sandbox = commands.add_parser("sandbox", help="run the Twilio and LiveKit emulators alone")
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=8790, help="port to listen on (default 8790)")
+    sandbox.set_defaults(handler=_sandbox)
+
     migrate = commands.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(handler=_migrate)
 
@@ -132,6 +137,15 @@ def _apikey_revoke(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return _run(settings, work)
+
+
+def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from providers.sandbox.server import run_sandbox
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    print(f"sandbox carriers on http://{args.host}:{args.port} (state: GET /__sandbox/state)", flush=True)
+    run_sandbox(args.host, args.port, settings.sandbox_state)
+    return 0
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:

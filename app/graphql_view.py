@@ -40,7 +40,7 @@ class TrunklineGraphQL(GraphQL):
     async def get_context(self, request: Request, response: Response) -> Context:
         user = request.scope.get("user")
         workspace = user.workspace if isinstance(user, WorkspaceUser) else None
-        return Context(request=request, response=response, workspace=workspace)
+        return Context(request=request, response=response, workspace=workspace, services=request.app.state.services)
 
     async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
         if context.workspace is None and not (self.introspection and is_introspection_only(request_data.query or "")):

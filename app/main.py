@@ -9,6 +9,7 @@ from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 from app.auth import ApiKeyBackend, unauthenticated
+from app.carriers import carriers
 from app.db import tortoise_config
 from app.graphql_view import TrunklineGraphQL
 from app.health import healthz, readyz
@@ -21,7 +22,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)), carriers(settings) as running:
+            app.state.services = running.services
+            app.state.sandbox = running.sandbox
             yield
 
     graphql = TrunklineGraphQL(build_schema(introspection=settings.introspection), introspection=settings.introspection)

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from strawberry.types import Info
 
 from models import Workspace
+from resolvers.services import Services
 from schema.loaders import Loaders
 
 
@@ -21,6 +22,7 @@ class Context:
     request: Request
     response: Response
     workspace: Workspace | None
+    services: Services
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
+from cryptography.fernet import Fernet
+from starlette.datastructures import Secret
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from app.db import migrate
@@ -24,7 +26,7 @@ from resolvers.workspaces import create_workspace
 
 POSTGRES_URL = os.environ.get("TRUNKLINE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
-TABLES = ("phone_number", "sip_trunk", "twilio_account", "agent", "api_key", "workspace")
+TABLES = ("carrier_step", "phone_number", "sip_trunk", "twilio_account", "agent", "api_key", "workspace")
 
 
 def _with_database(url: str, name: str) -> str:
@@ -85,9 +87,12 @@ async def database_url(request, tmp_path) -> str:
     return url
 
 
+SECRET_KEY = Fernet.generate_key().decode()
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url)
+    return Settings(database_url=database_url, secret_key=Secret(SECRET_KEY))
 
 
 @pytest.fixture

@@ -90,7 +90,10 @@ async def closed_client(database_url):
     from app.main import create_app
     from app.settings import Settings
 
-    app = create_app(Settings.from_env({"TRUNKLINE_DATABASE_URL": database_url, "TRUNKLINE_INTROSPECTION": "false"}))
+    from tests.conftest import SECRET_KEY
+
+    environ = {"TRUNKLINE_DATABASE_URL": database_url, "TRUNKLINE_INTROSPECTION": "false", "TRUNKLINE_SECRET_KEY": SECRET_KEY}
+    app = create_app(Settings.from_env(environ))
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
             yield http

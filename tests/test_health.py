@@ -8,7 +8,9 @@ from tortoise import Tortoise
 from app.db import migrate
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import BACKENDS, create_postgres_database, drop_postgres_database
+from starlette.datastructures import Secret
+
+from tests.conftest import BACKENDS, SECRET_KEY, create_postgres_database, drop_postgres_database
 
 
 async def test_healthz_answers_ok(client):
@@ -24,7 +26,7 @@ async def test_readyz_answers_ok_with_the_database_up(client):
 async def _readyz_after(database_url: str, take_database_away) -> tuple[int, dict, int]:
     import httpx
 
-    app = create_app(Settings(database_url=database_url))
+    app = create_app(Settings(database_url=database_url, secret_key=Secret(SECRET_KEY)))
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
             assert (await http.get("/readyz")).status_code == 200

@@ -2,6 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
+from models.carrier_step import StepState
 from models.enums import PhoneNumberSource, PhoneNumberStatus, SipTransport, SipTrunkDirection, SipTrunkProvider
 from tortoise.fields.base import OnDelete
 from tortoise import fields
@@ -50,6 +51,22 @@ class Migration(migrations.Migration):
             bases=['PrefixedIdModel'],
         ),
         ops.CreateModel(
+            name='CarrierStep',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('owner_id', fields.CharField(db_index=True, max_length=40)),
+                ('workspace', fields.ForeignKeyField('trunkline.Workspace', source_field='workspace_id', db_constraint=True, to_field='id', related_name='carrier_steps', on_delete=OnDelete.CASCADE)),
+                ('seq', fields.IntField()),
+                ('action', fields.CharField(max_length=64)),
+                ('params', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('state', fields.CharEnumField(default=StepState.STARTED, description='STARTED: STARTED\nDONE: DONE', enum_type=StepState, max_length=8)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'carrier_step', 'app': 'trunkline', 'unique_together': (('owner_id', 'seq'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='TwilioAccount',
             fields=[
                 ('id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=40)),
@@ -77,10 +94,15 @@ class Migration(migrations.Migration):
                 ('auth_username', fields.CharField(null=True, max_length=255)),
                 ('auth_password_encrypted', fields.TextField(null=True, unique=False)),
                 ('allowed_addresses', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('twilio_account', fields.ForeignKeyField('trunkline.TwilioAccount', source_field='twilio_account_id', null=True, db_constraint=True, to_field='id', related_name='trunks', on_delete=OnDelete.RESTRICT)),
+                ('twilio_account', fields.OneToOneField('trunkline.TwilioAccount', source_field='twilio_account_id', null=True, db_constraint=True, to_field='id', related_name='shared_trunk', on_delete=OnDelete.RESTRICT)),
                 ('twilio_trunk_sid', fields.CharField(null=True, max_length=34)),
+                ('twilio_domain_name', fields.CharField(null=True, max_length=255)),
+                ('twilio_origination_url_sid', fields.CharField(null=True, max_length=34)),
+                ('twilio_credential_list_sid', fields.CharField(null=True, max_length=34)),
                 ('livekit_inbound_trunk_id', fields.CharField(null=True, max_length=64)),
                 ('livekit_outbound_trunk_id', fields.CharField(null=True, max_length=64)),
+                ('lease_token', fields.CharField(null=True, max_length=32)),
+                ('lease_expires_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'sip_trunk', 'app': 'trunkline', 'pk_attr': 'id'},
             bases=['PrefixedIdModel'],
