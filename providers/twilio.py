@@ -62,6 +62,8 @@ _last_headers: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.Co
 
 @dataclass(frozen=True)
 class IncomingNumber:
+    """A number the account holds; `trunk_sid` is set when it is already on a trunk."""
+
     sid: str
     phone_number: str
     trunk_sid: str | None
@@ -69,18 +71,24 @@ class IncomingNumber:
 
 @dataclass(frozen=True)
 class CallerId:
+    """A verified outgoing caller ID of the account."""
+
     sid: str
     phone_number: str
 
 
 @dataclass(frozen=True)
 class Trunk:
+    """An Elastic SIP trunk; `domain_name` is its termination host."""
+
     sid: str
     domain_name: str
 
 
 @dataclass(frozen=True)
 class AvailableNumber:
+    """A number on offer to buy."""
+
     phone_number: str
     locality: str | None
     region: str | None
@@ -366,10 +374,12 @@ class TwilioAccountClient:
         status, code, message = _parse_twilio_error(exc)
         message = scrub(f"{describe}: {message}", self._token, secret)
         retry_after = _retry_after(_last_headers.get())
-        return failure_for_status(status, message, code=code, retry_after=retry_after)
+        return _failure_for_status(status, message, code=code, retry_after=retry_after)
 
 
-def failure_for_status(status: int | None, message: str, *, code: str, retry_after: float | None = None) -> ProviderFailure:
+def _failure_for_status(
+    status: int | None, message: str, *, code: str, retry_after: float | None = None
+) -> ProviderFailure:
     """The exception class that an HTTP status from Twilio stands for."""
     if status in (401, 403):
         kind: type[ProviderFailure] = CredentialsRejected

@@ -165,7 +165,8 @@ class TwilioAccount:
             "sid": self.sid,
             "friendly_name": self.friendly_name,
             "incoming_phone_numbers": [
-                {"sid": n.sid, "phone_number": n.phone_number, "friendly_name": n.friendly_name, "trunk_sid": n.trunk_sid}
+                {"sid": n.sid, "phone_number": n.phone_number, "friendly_name": n.friendly_name,
+                 "trunk_sid": n.trunk_sid}
                 for n in self.incoming_phone_numbers.values()
             ],
             "outgoing_caller_ids": [
@@ -401,6 +402,7 @@ def _capabilities() -> dict[str, bool]:
 
 
 def _incoming_json(account: TwilioAccount, number: IncomingNumber) -> dict[str, Any]:
+    uri = f"{API.format(account_sid=account.sid)}/IncomingPhoneNumbers/{number.sid}"
     return {
         "account_sid": account.sid,
         "address_requirements": "none",
@@ -427,12 +429,10 @@ def _incoming_json(account: TwilioAccount, number: IncomingNumber) -> dict[str, 
         "status": "in-use",
         "status_callback": "",
         "status_callback_method": "POST",
-        "subresource_uris": {
-            "assigned_add_ons": f"{API.format(account_sid=account.sid)}/IncomingPhoneNumbers/{number.sid}/AssignedAddOns.json"
-        },
+        "subresource_uris": {"assigned_add_ons": f"{uri}/AssignedAddOns.json"},
         "trunk_sid": number.trunk_sid,
         "type": "local",
-        "uri": f"{API.format(account_sid=account.sid)}/IncomingPhoneNumbers/{number.sid}.json",
+        "uri": f"{uri}.json",
         "voice_application_sid": None,
         "voice_caller_id_lookup": False,
         "voice_fallback_method": "POST",

@@ -51,8 +51,10 @@ def arrange_drop(sandbox):
     return CUSTOMER_TOKEN
 
 
-ARRANGEMENTS = [arrange_401, arrange_echoing_404, arrange_echoing_400, arrange_echoing_429, arrange_503, arrange_timeout,
-                arrange_drop]
+ARRANGEMENTS = [
+    arrange_401, arrange_echoing_404, arrange_echoing_400, arrange_echoing_429, arrange_503, arrange_timeout,
+    arrange_drop,
+]
 MISSING = "TK" + "0" * 32
 OPERATIONS = {
     "find_incoming_number": lambda c: c.find_incoming_number("+14155550101"),

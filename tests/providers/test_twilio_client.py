@@ -288,8 +288,8 @@ async def test_twilio_400_becomes_rejected_with_carrier_code_and_message(custome
 
 
 async def test_twilio_429_then_success_is_retried(sandbox, customer):
-    sandbox.faults.add("GET", "*/IncomingPhoneNumbers.json", status=429, times=1,
-                       headers={"Retry-After": "0"}, body={"code": 20429, "message": "Too Many Requests", "status": 429})
+    sandbox.faults.add("GET", "*/IncomingPhoneNumbers.json", status=429, times=1, headers={"Retry-After": "0"},
+                       body={"code": 20429, "message": "Too Many Requests", "status": 429})
 
     found = await customer.find_incoming_number("+14155550101")
 
