@@ -535,9 +535,10 @@ async def test_snapshot_is_json_and_hides_secrets(lkapi, state):
     [
         ({"available_phone_numbers": ["+442071234567"]}, "not a US number in E.164 form"),
         ({"available_phone_numbers": [42]}, "expected an E.164 string or an object"),
+        ({"available_phone_numbers": "+14155550100"}, "must be a list of E.164 numbers"),
         ({"api_secret": ""}, "api_secret must be a non-empty string"),
     ],
-    ids=["non-us", "not-a-string", "empty-secret"],
+    ids=["non-us", "not-a-string", "not-a-list", "empty-secret"],
 )
 def test_bad_seed_fails_at_construction_naming_the_key(seed, message):
     with pytest.raises(ValueError, match=message):
