@@ -352,10 +352,18 @@ def _authenticate(request: web.Request, state: TwilioState) -> TwilioAccount:
 # Rendering
 
 
+def _paging(request: web.Request) -> tuple[int, int]:
+    """(Page, PageSize) from the query; PageSize is 1..1000 with 50 by default, as at Twilio."""
+    try:
+        page, size = int(request.query.get("Page", 0)), int(request.query.get("PageSize", 50))
+    except ValueError:
+        raise TwilioError(400, MISSING_PARAMETER, "Page and PageSize must be integers") from None
+    return max(page, 0), max(1, min(size, 1000))
+
+
 def _page(request: web.Request, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     """api.twilio.com list envelope with Page/PageSize paging."""
-    size = max(1, min(int(request.query.get("PageSize", 50)), 1000))
-    page = max(0, int(request.query.get("Page", 0)))
+    page, size = _paging(request)
     chunk = items[page * size:(page + 1) * size]
 
     def uri(number: int) -> str:
@@ -376,8 +384,7 @@ def _page(request: web.Request, key: str, items: list[dict[str, Any]]) -> dict[s
 
 def _meta_page(request: web.Request, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     """trunking.twilio.com list envelope (`meta` with absolute URLs)."""
-    size = max(1, min(int(request.query.get("PageSize", 50)), 1000))
-    page = max(0, int(request.query.get("Page", 0)))
+    page, size = _paging(request)
     chunk = items[page * size:(page + 1) * size]
 
     def url(number: int) -> str:
@@ -658,7 +665,7 @@ async def list_available(request: web.Request, state: TwilioState, account: Twil
     if request.match_info["country"] != "US":
         raise _not_found(request)
     area_code = request.query.get("AreaCode")
-    size = max(1, min(int(request.query.get("PageSize", 50)), 1000))
+    _, size = _paging(request)
     items = []
     for stock in state.stock(account, area_code):
         if len(items) == size:
