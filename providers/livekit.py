@@ -3,7 +3,8 @@
 LiveKit's PhoneNumberService has no Python client, so it is called over its Twirp JSON endpoints
 with a `sip.admin` token. Every call has a timeout, is retried where safe, and fails only with the
 exceptions of `providers.errors`. Deleting or releasing something already gone succeeds, so undo
-steps can be repeated.
+steps can be repeated. A 429's Retry-After is honoured on the requests sent here directly; the SDK's
+errors carry no headers, so its calls back off on the retry policy alone.
 """
 
 from __future__ import annotations
@@ -359,7 +360,8 @@ class LiveKitGateway:
         answer = await self._json("PurchasePhoneNumber", e164, body, idempotent=False)
         bought = answer.get("phone_numbers") or []
         if not bought:
-            raise Unavailable(PROVIDER, f"LiveKit PurchasePhoneNumber {e164}: no number in the answer", code="bad_response")
+            message = f"LiveKit PurchasePhoneNumber {e164}: no number in the answer"
+            raise Unavailable(PROVIDER, message, code="bad_response")
         return _number(bought[0])
 
     async def get_number(self, number_id: str) -> LiveKitNumber:
@@ -374,11 +376,10 @@ class LiveKitGateway:
 
     async def release_number(self, number_id: str) -> None:
         """Give the number back to LiveKit; one already gone counts as released."""
-        request_id = _request_id()
-        await self._delete(
-            f"ReleasePhoneNumbers {number_id}",
-            lambda: self._post_json("PhoneNumberService", "ReleasePhoneNumbers", {"ids": [number_id]}, request_id),
-        )
+        try:
+            await self._json("ReleasePhoneNumbers", number_id, {"ids": [number_id]}, idempotent=True)
+        except NotFound:
+            pass
 
     # --- the request path ---------------------------------------------------------------------
 
