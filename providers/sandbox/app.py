@@ -11,6 +11,7 @@ from collections import deque
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from providers.sandbox.faults import CONTROL_PREFIX, Faults, fault_middleware, setup_fault_routes
 from providers.sandbox.livekit import LiveKitState, setup_livekit
@@ -24,9 +25,9 @@ FAULTS = web.AppKey("faults", Faults)
 REQUEST_LOG = web.AppKey("request_log", deque)
 
 
-def _request_log_middleware(log: deque[dict[str, Any]]):
+def _request_log_middleware(log: deque[dict[str, Any]]) -> Middleware:
     @web.middleware
-    async def middleware(request: web.Request, handler):
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(CONTROL_PREFIX):
             return await handler(request)
         entry: dict[str, Any] = {"method": request.method, "path": request.path, "status": None}

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 CONTROL_PREFIX = "/__sandbox/"
 
@@ -95,11 +96,11 @@ def _fault_response(rule: FaultRule) -> web.Response:
     return web.json_response(body, status=rule.status, headers=rule.headers)
 
 
-def fault_middleware(faults: Faults):
+def fault_middleware(faults: Faults) -> Middleware:
     """An aiohttp middleware applying `faults` to every request outside the control paths."""
 
     @web.middleware
-    async def middleware(request: web.Request, handler):
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         rule = None if request.path.startswith(CONTROL_PREFIX) else faults.take(request.method, request.path)
         if rule is None:
             return await handler(request)
