@@ -65,6 +65,8 @@ def create_sandbox_app(seed: dict[str, Any]) -> web.Application:
     app = web.Application(middlewares=[_request_log_middleware(log), fault_middleware(faults)])
     app[TWILIO_STATE] = TwilioState.from_seed(seed.get("twilio", {}))
     app[LIVEKIT_STATE] = LiveKitState.from_seed(seed.get("livekit", {}))
+    # Like the real inventories, LiveKit never offers a number that a Twilio account already holds.
+    app[LIVEKIT_STATE].held_elsewhere = app[TWILIO_STATE].held_numbers
     app[FAULTS] = faults
     app[REQUEST_LOG] = log
     setup_twilio(app, app[TWILIO_STATE])
