@@ -7,10 +7,13 @@ so every code path is the one that runs against the real carriers.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from jwt.warnings import InsecureKeyLengthWarning
 
 from app.secret_key import load_secret_box
 from app.settings import Settings
@@ -45,6 +48,8 @@ async def carriers(settings: Settings) -> AsyncIterator[Carriers]:
     else:
         from providers.sandbox.server import load_seed, start_sandbox
 
+        # The sandbox's LiveKit secret is LiveKit's own development default, shorter than pyjwt advises.
+        warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
         seed = load_seed(settings.sandbox_state)
         sandbox = await start_sandbox(seed=seed)
         log.info("sandbox carriers serving on %s", sandbox.url)

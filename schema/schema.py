@@ -13,6 +13,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.errors import NotFoundError, PaymentRequiredError, ProviderError
 from schema.mutations.create_agent import create_agent
+from schema.mutations.import_phone_number import import_phone_number
 from schema.queries import Query
 from schema.types import Agent, PhoneNumber, SipTrunk
 
@@ -44,6 +45,11 @@ class TrunklineSchema(strawberry.Schema):
 
 @strawberry.type(description="Changes. Every mutation acts in the API key's workspace.")
 class Mutation:
+    import_phone_number = strawberry.mutation(
+        resolver=import_phone_number,
+        description="Import a number: LIVEKIT buys a US number, TWILIO bridges the customer's own Twilio number "
+        "through an Elastic SIP Trunk, BYOC registers it on the customer's SIP trunk.",
+    )
     create_agent = strawberry.mutation(resolver=create_agent, description="Create an agent.")
 
 

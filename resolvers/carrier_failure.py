@@ -1,0 +1,33 @@
+"""The one mapping from a carrier exception to the ProviderError outcome clients see."""
+
+from providers.errors import CredentialsRejected, ProviderFailure, ProviderTimeout, RateLimited, Unavailable
+from resolvers.outcomes import CarrierFailed
+
+_NAMES = {"twilio": "Twilio", "livekit": "LiveKit"}
+
+
+def carrier_failed(failure: ProviderFailure, *, undone: bool = True) -> CarrierFailed:
+    """ProviderError with retryable true for timeouts, 429 and 5xx; the message never holds a secret."""
+    name = _NAMES.get(failure.provider, failure.provider)
+    after = " Nothing was changed; try again." if undone else " Cleanup will finish shortly; try again later."
+    match failure:
+        case ProviderTimeout():
+            code, message = "PROVIDER_TIMEOUT", f"{name} did not answer in time."
+        case RateLimited():
+            code, message = "PROVIDER_RATE_LIMITED", f"{name} asked us to slow down."
+        case Unavailable():
+            code, message = "PROVIDER_UNAVAILABLE", f"{name} is unavailable ({failure.message})."
+        case CredentialsRejected():
+            code, message = "PROVIDER_REJECTED", f"{name} refused the platform's credentials."
+        case _:
+            code, message = "PROVIDER_REJECTED", f"{name} refused the request: {failure.message}"
+    return CarrierFailed(provider=failure.provider, code=code, message=message + after, retryable=failure.retryable)
+
+
+def trunk_busy(provider: str) -> CarrierFailed:
+    return CarrierFailed(
+        provider=provider,
+        code="PROVIDER_UNAVAILABLE",
+        message="Another change to this trunk is still in progress; try again shortly.",
+        retryable=True,
+    )

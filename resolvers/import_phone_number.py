@@ -1,0 +1,172 @@
+"""importPhoneNumber: validate, check references, reserve a slot, provision at the carriers, activate.
+
+Carrier work runs outside any database transaction. Every carrier step is journalled before it is
+taken; any failure undoes the steps taken, in reverse, and deletes the reservation.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from models import Agent, PhoneNumber, SipTrunk
+from models.enums import PhoneNumberSource, SipTrunkProvider
+from providers.errors import ProviderFailure
+from resolvers import provision_byoc, provision_livekit, provision_twilio
+from resolvers.carrier_failure import carrier_failed, trunk_busy
+from resolvers.journal import Journal
+from resolvers.outcomes import Failure, FieldProblem, Invalid
+from resolvers.reservation import drop_reservation, reserve_number
+from resolvers.services import Services
+from resolvers.tidy import tidy_twilio_account
+from resolvers.trunk_lease import TrunkBusy
+from resolvers.validation import check_e164, check_id_shape, check_label, check_twilio_credentials, region_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TwilioCredentials:
+    account_sid: str
+    auth_token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    e164: str
+    source: PhoneNumberSource
+    label: str | None = None
+    trunk_id: str | None = None
+    agent_id: str | None = None
+    twilio: TwilioCredentials | None = None
+
+
+@dataclass(frozen=True)
+class References:
+    agent: Agent | None
+    trunk: SipTrunk | None
+
+
+async def import_phone_number(workspace_id: str, request: ImportRequest, services: Services) -> PhoneNumber | Failure:
+    # 1. Input, without I/O: every problem at once.
+    problems = validate(request)
+    if problems:
+        return Invalid(problems)
+    # 2. References exist in this workspace.
+    references = await load_references(workspace_id, request)
+    if isinstance(references, Invalid):
+        return references
+    # 3. A slot, and the number, reserved in one short transaction.
+    reserved = await reserve_number(
+        workspace_id,
+        request.e164,
+        request.source,
+        label=request.label or None,
+        agent=references.agent,
+        trunk=references.trunk,
+    )
+    if not isinstance(reserved, PhoneNumber):
+        return reserved
+    # 4. Carrier work, journalled; undone on any failure.
+    return await provision(reserved, request, references, services)
+
+
+async def provision(number: PhoneNumber, request: ImportRequest, references: References, services: Services):
+    journal = Journal(number.id, number.workspace_id, services)
+    try:
+        match request.source:
+            case PhoneNumberSource.LIVEKIT:
+                outcome = await provision_livekit.provision(number, references.agent, journal, services)
+            case PhoneNumberSource.TWILIO:
+                outcome = await provision_twilio.provision(number, request.twilio, references.agent, journal, services)
+            case PhoneNumberSource.BYOC:
+                outcome = await provision_byoc.provision(number, references.trunk, references.agent, journal, services)
+    except ProviderFailure as failure:
+        undone = await _give_back(number, journal)
+        return carrier_failed(failure, undone=undone)
+    except TrunkBusy:
+        await _give_back(number, journal)
+        return trunk_busy("twilio" if request.source == PhoneNumberSource.TWILIO else "livekit")
+    except BaseException:
+        await _give_back(number, journal)
+        raise
+    if isinstance(outcome, Invalid):
+        await _give_back(number, journal)
+        return outcome
+    await journal.forget()
+    return outcome
+
+
+async def _give_back(number: PhoneNumber, journal: Journal) -> bool:
+    """Undo what was done and free the slot; False when the carriers could not be cleaned up now.
+
+    Then the row stays PROVISIONING with its journal, and recovery finishes the job later.
+    """
+    if not await journal.try_undo():
+        return False
+    await drop_reservation(number)
+    if number.twilio_account_id:
+        await tidy_twilio_account(number.twilio_account_id)
+    return True
+
+
+def validate(request: ImportRequest) -> tuple[FieldProblem, ...]:
+    problems = [
+        *check_e164(request.e164),
+        *check_label(request.label),
+        *check_id_shape(request.agent_id, "agent", "agentId"),
+        *check_id_shape(request.trunk_id, "trunk", "trunkId"),
+    ]
+    source = request.source
+    if source == PhoneNumberSource.TWILIO_PURCHASED:
+        problems.append(
+            FieldProblem("source", "NOT_ALLOWED", "numbers on the platform's Twilio account are bought with purchasePhoneNumber")
+        )
+    elif source == PhoneNumberSource.VERIFIED_CALLER_ID:
+        problems.append(
+            FieldProblem(
+                "source",
+                "SERVER_DETERMINED",
+                "VERIFIED_CALLER_ID is set by the server; import the caller ID with source TWILIO",
+            )
+        )
+    elif source == PhoneNumberSource.LIVEKIT and not problems_on(problems, "e164") and region_of(request.e164) != "US":
+        problems.append(FieldProblem("e164", "UNSUPPORTED_COUNTRY", "LiveKit sells US numbers only (+1, region US)"))
+
+    if source == PhoneNumberSource.TWILIO:
+        if request.twilio is None:
+            problems.append(FieldProblem("twilio", "REQUIRED", "twilio { accountSid authToken } is required for source TWILIO"))
+        else:
+            problems += check_twilio_credentials(request.twilio.account_sid, request.twilio.auth_token)
+    elif request.twilio is not None:
+        problems.append(FieldProblem("twilio", "NOT_ALLOWED", "twilio is only for source TWILIO"))
+
+    if source == PhoneNumberSource.BYOC:
+        if request.trunk_id is None:
+            problems.append(FieldProblem("trunkId", "REQUIRED", "trunkId is required for source BYOC"))
+    elif request.trunk_id is not None:
+        problems.append(FieldProblem("trunkId", "NOT_ALLOWED", "trunkId is only for source BYOC"))
+    return tuple(problems)
+
+
+def problems_on(problems: list[FieldProblem], field_name: str) -> bool:
+    return any(problem.field == field_name for problem in problems)
+
+
+async def load_references(workspace_id: str, request: ImportRequest) -> References | Invalid:
+    """The agent and trunk named by the input; another workspace's id looks exactly like a missing one."""
+    problems = []
+    agent = trunk = None
+    if request.agent_id:
+        agent = await Agent.get_or_none(id=request.agent_id, workspace_id=workspace_id)
+        if agent is None:
+            problems.append(FieldProblem("agentId", "NOT_FOUND", f"no agent {request.agent_id} in this workspace"))
+    if request.trunk_id:
+        trunk = await SipTrunk.get_or_none(id=request.trunk_id, workspace_id=workspace_id)
+        if trunk is None:
+            problems.append(FieldProblem("trunkId", "NOT_FOUND", f"no SIP trunk {request.trunk_id} in this workspace"))
+        elif trunk.provider != SipTrunkProvider.BYOC:
+            problems.append(
+                FieldProblem("trunkId", "NOT_ALLOWED", "this trunk is managed by the server; BYOC takes a trunk you created")
+            )
+    return Invalid(tuple(problems)) if problems else References(agent=agent, trunk=trunk)

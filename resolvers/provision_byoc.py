@@ -1,0 +1,37 @@
+"""Source BYOC: the number joins the LiveKit side of the customer's trunk, in the trunk's directions."""
+
+from models import Agent, PhoneNumber, SipTrunk
+from models.enums import PhoneNumberCapability
+from resolvers.concurrently import concurrently
+from resolvers.journal import Journal
+from resolvers.outcomes import FieldProblem, Invalid
+from resolvers.reservation import activate_number
+from resolvers.services import Services
+from resolvers.trunk_lease import trunk_lease
+from resolvers.trunk_sides import (
+    add_inbound_number,
+    add_outbound_number,
+    carries_inbound,
+    carries_outbound,
+    create_dispatch_rule,
+)
+
+
+async def provision(number: PhoneNumber, trunk: SipTrunk, agent: Agent | None, journal: Journal, services: Services):
+    inbound, outbound = carries_inbound(trunk), carries_outbound(trunk)
+    if agent and not inbound:
+        return Invalid(
+            (FieldProblem("agentId", "NOT_AGENT_BINDABLE", f"trunk {trunk.id} is outbound only; no calls reach an agent"),)
+        )
+    async with trunk_lease(trunk.id) as trunk:
+        try:
+            await concurrently(
+                add_inbound_number(journal, trunk, number.e164, services) if inbound else None,
+                add_outbound_number(journal, trunk, number.e164, services) if outbound else None,
+            )
+            rule_id = await create_dispatch_rule(journal, number, agent.id, services, trunk) if agent else None
+        except BaseException:
+            await journal.try_undo()  # under the lease: the trunk's LiveKit side is ours to change
+            raise
+    capabilities = [c for c, carried in ((PhoneNumberCapability.INBOUND, inbound), (PhoneNumberCapability.OUTBOUND, outbound)) if carried]
+    return await activate_number(number, capabilities, livekit_dispatch_rule_id=rule_id)

@@ -1,0 +1,27 @@
+"""Source LIVEKIT: LiveKit buys the US number, routed to the agent by a dispatch rule when one is given."""
+
+from models import Agent, PhoneNumber
+from models.enums import PhoneNumberCapability
+from providers.errors import Rejected
+from resolvers.journal import Journal
+from resolvers.outcomes import FieldProblem, Invalid
+from resolvers.reservation import activate_number
+from resolvers.services import Services
+from resolvers.trunk_sides import create_dispatch_rule
+
+
+async def provision(number: PhoneNumber, agent: Agent | None, journal: Journal, services: Services):
+    rule_id = await create_dispatch_rule(journal, number, agent.id, services) if agent else None
+    try:
+        bought = await journal.step(
+            "livekit.purchase_number",
+            {"e164": number.e164},
+            lambda: services.livekit.purchase_number(number.e164, rule_id),
+            lambda made: {"number_id": made.id},
+        )
+    except Rejected as refused:
+        message = f"LiveKit does not offer {number.e164} ({refused.message}); pick one from availablePhoneNumbers(source: LIVEKIT)"
+        return Invalid((FieldProblem("e164", "NOT_AVAILABLE", message),))
+    return await activate_number(
+        number, [PhoneNumberCapability.INBOUND], livekit_phone_number_id=bought.id, livekit_dispatch_rule_id=rule_id
+    )

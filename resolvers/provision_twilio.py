@@ -1,0 +1,197 @@
+"""Source TWILIO: a DID joins the workspace's shared Elastic SIP trunk for its Twilio account;
+a verified caller ID joins that trunk's outbound side."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from models import Agent, PhoneNumber, SipTrunk, TwilioAccount
+from models.enums import PhoneNumberCapability, PhoneNumberSource, SipTrunkDirection, SipTrunkProvider
+from providers.errors import CredentialsRejected
+from providers.redact import mask_sid
+from providers.twilio import CallerId, IncomingNumber, TwilioAccountClient
+from resolvers.concurrently import concurrently
+from resolvers.journal import Journal
+from resolvers.outcomes import FieldProblem, Invalid
+from resolvers.reservation import activate_number
+from resolvers.services import Services
+from resolvers.trunk_lease import trunk_lease
+from resolvers.trunk_sides import add_inbound_number, add_outbound_number, create_dispatch_rule
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+
+async def provision(number: PhoneNumber, credentials, agent: Agent | None, journal: Journal, services: Services):
+    client = services.twilio_account(credentials.account_sid, credentials.auth_token)
+    try:
+        did, caller_id = await concurrently(client.find_incoming_number(number.e164), client.find_caller_id(number.e164))
+    except CredentialsRejected:
+        message = f"Twilio refused the Account SID and Auth Token for {mask_sid(credentials.account_sid)}"
+        return Invalid((FieldProblem("twilio.authToken", "CREDENTIALS_REJECTED", message),))
+    if did is None and caller_id is None:
+        message = f"{number.e164} is neither a phone number nor a verified caller ID on Twilio account {mask_sid(credentials.account_sid)}"
+        return Invalid((FieldProblem("e164", "NOT_OWNED", message),))
+    if did is not None:
+        account = await remember_account(number.workspace_id, credentials, services)
+        return await provision_did(number, did, account, client, agent, journal, services)
+    return await provision_caller_id(number, caller_id, credentials, agent, journal, services)
+
+
+async def remember_account(workspace_id: str, credentials, services: Services) -> TwilioAccount:
+    """The workspace's record of the account; a new token replaces the stored one once Twilio accepted it."""
+    token = credentials.auth_token
+    account = await TwilioAccount.get_or_none(workspace_id=workspace_id, account_sid=credentials.account_sid)
+    if account is None:
+        try:
+            async with in_transaction():
+                return await TwilioAccount.create(
+                    workspace_id=workspace_id,
+                    account_sid=credentials.account_sid,
+                    auth_token_encrypted=services.secrets.encrypt(token),
+                )
+        except IntegrityError:  # a concurrent import recorded it first
+            account = await TwilioAccount.get(workspace_id=workspace_id, account_sid=credentials.account_sid)
+    if services.secrets.decrypt(account.auth_token_encrypted) != token:
+        account.auth_token_encrypted = services.secrets.encrypt(token)
+        await account.save(update_fields=["auth_token_encrypted", "updated_at"])
+    return account
+
+
+async def shared_trunk_for(account: TwilioAccount) -> SipTrunk:
+    """The one trunk row per Twilio account; its carrier side is built under its lease."""
+    trunk = await SipTrunk.get_or_none(twilio_account_id=account.id)
+    if trunk is not None:
+        return trunk
+    try:
+        async with in_transaction():
+            return await SipTrunk.create(
+                workspace_id=account.workspace_id,
+                name=f"Twilio {mask_sid(account.account_sid)}",
+                provider=SipTrunkProvider.TWILIO,
+                direction=SipTrunkDirection.BOTH,
+                twilio_account=account,
+            )
+    except IntegrityError:
+        return await SipTrunk.get(twilio_account_id=account.id)
+
+
+async def provision_did(number, did: IncomingNumber, account, client, agent, journal: Journal, services: Services):
+    trunk = await shared_trunk_for(account)
+    await PhoneNumber.filter(id=number.id).update(twilio_account_id=account.id, trunk_id=trunk.id, twilio_phone_number_sid=did.sid)
+    number.twilio_account_id, number.trunk_id = account.id, trunk.id
+    async with trunk_lease(trunk.id) as trunk:
+        if did.trunk_sid and did.trunk_sid != trunk.twilio_trunk_sid:
+            message = f"{number.e164} is on another Elastic SIP trunk of the Twilio account ({did.trunk_sid}); detach it first"
+            return Invalid((FieldProblem("e164", "NOT_ALLOWED", message),))
+        try:
+            if not trunk.twilio_trunk_sid:
+                await build_twilio_side(trunk, account, client, journal, services)
+            await concurrently(
+                None if did.trunk_sid else attach_number(journal, trunk, account, client, did),
+                add_inbound_number(journal, trunk, number.e164, services),
+                add_outbound_number(journal, trunk, number.e164, services),
+            )
+            rule_id = await create_dispatch_rule(journal, number, agent.id, services, trunk) if agent else None
+        except BaseException:
+            await journal.try_undo()  # under the lease: the trunk is ours to change
+            raise
+    return await activate_number(
+        number, [PhoneNumberCapability.INBOUND, PhoneNumberCapability.OUTBOUND], livekit_dispatch_rule_id=rule_id
+    )
+
+
+async def attach_number(journal: Journal, trunk: SipTrunk, account: TwilioAccount, client, did: IncomingNumber) -> None:
+    trunk_sid = trunk.twilio_trunk_sid
+    await journal.step(
+        "twilio.attach_number",
+        {"twilio_account_id": account.id, "trunk_sid": trunk_sid, "number_sid": did.sid},
+        lambda: client.attach_number(trunk_sid, did.sid),
+    )
+
+
+async def build_twilio_side(trunk: SipTrunk, account: TwilioAccount, client: TwilioAccountClient, journal: Journal, services: Services) -> None:
+    """Trunk, origination to LiveKit, and a credential list for calls LiveKit places through it."""
+    username, password = f"trunkline-{secrets.token_hex(4)}", sip_password()
+    trunk.auth_username, trunk.auth_password_encrypted = username, services.secrets.encrypt(password)
+    await trunk.save(update_fields=["auth_username", "auth_password_encrypted", "updated_at"])
+    ids = {"twilio_account_id": account.id, "trunk_id": trunk.id}
+    label = f"Trunkline {trunk.id}"
+    credential_list_sid, made = await concurrently(
+        journal.step(
+            "twilio.create_credential_list",
+            ids,
+            lambda: client.create_credential_list(label, username, password),
+            lambda sid: {"credential_list_sid": sid},
+        ),
+        journal.step(
+            "twilio.create_trunk",
+            ids,
+            lambda: client.create_trunk(label),
+            lambda made: {"trunk_sid": made.sid, "domain_name": made.domain_name},
+        ),
+    )
+    trunk.twilio_credential_list_sid, trunk.twilio_trunk_sid, trunk.twilio_domain_name = credential_list_sid, made.sid, made.domain_name
+    await trunk.save(update_fields=["twilio_credential_list_sid", "twilio_trunk_sid", "twilio_domain_name", "updated_at"])
+    origination_url_sid, _ = await concurrently(
+        journal.step(
+            "twilio.add_origination_url",
+            {**ids, "trunk_sid": made.sid},
+            lambda: client.add_origination_url(made.sid, services.livekit_sip_uri, "LiveKit"),
+            lambda sid: {"origination_url_sid": sid},
+        ),
+        journal.step(
+            "twilio.attach_credential_list",
+            {**ids, "trunk_sid": made.sid, "credential_list_sid": credential_list_sid},
+            lambda: client.attach_credential_list(made.sid, credential_list_sid),
+        ),
+    )
+    trunk.twilio_origination_url_sid = origination_url_sid
+    await trunk.save(update_fields=["twilio_origination_url_sid", "updated_at"])
+
+
+def sip_password() -> str:
+    """24 characters with upper, lower and digits, as Twilio requires of credentials."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(24))
+        if any(c.islower() for c in password) and any(c.isupper() for c in password) and any(c.isdigit() for c in password):
+            return password
+
+
+async def provision_caller_id(number, caller_id: CallerId, credentials, agent, journal: Journal, services: Services):
+    """A verified caller ID rides the outbound side of the trunk a DID import from the same account made."""
+    account = await TwilioAccount.get_or_none(workspace_id=number.workspace_id, account_sid=credentials.account_sid)
+    trunk = await SipTrunk.get_or_none(twilio_account_id=account.id) if account else None
+    has_did = trunk is not None and await PhoneNumber.filter(
+        trunk_id=trunk.id, source=PhoneNumberSource.TWILIO, status="ACTIVE"
+    ).exists()
+    problems = []
+    if not has_did:
+        problems.append(
+            FieldProblem(
+                "e164",
+                "DID_IMPORT_REQUIRED",
+                f"{number.e164} is a verified caller ID; import a phone number of Twilio account "
+                f"{mask_sid(credentials.account_sid)} with source TWILIO first, so it has a trunk to ride",
+            )
+        )
+    if agent is not None:
+        problems.append(
+            FieldProblem("agentId", "NOT_AGENT_BINDABLE", "a verified caller ID places calls only; no agent can answer it")
+        )
+    if problems:
+        return Invalid(tuple(problems))
+    account = await remember_account(number.workspace_id, credentials, services)
+    await PhoneNumber.filter(id=number.id).update(
+        source=PhoneNumberSource.VERIFIED_CALLER_ID, twilio_account_id=account.id, trunk_id=trunk.id,
+        twilio_phone_number_sid=caller_id.sid,
+    )
+    number.twilio_account_id, number.trunk_id = account.id, trunk.id
+    async with trunk_lease(trunk.id) as trunk:
+        try:
+            await add_outbound_number(journal, trunk, number.e164, services)
+        except BaseException:
+            await journal.try_undo()
+            raise
+    return await activate_number(number, [PhoneNumberCapability.OUTBOUND])

@@ -1,0 +1,77 @@
+"""Reserving a slot: the cap and the one-row-per-number rule, decided by the database."""
+
+from __future__ import annotations
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models import PhoneNumber, Workspace
+from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
+from models.phone_number import SLOT_HOLDING_STATUSES
+from resolvers.outcomes import FieldProblem, Invalid, LimitReached
+
+
+async def already_held(workspace_id: str, e164: str, field: str = "e164") -> Invalid | None:
+    """ALREADY_EXISTS when any row holds the number; only this workspace learns which row."""
+    existing = await PhoneNumber.get_or_none(e164=e164)
+    if existing is None:
+        return None
+    if existing.workspace_id == workspace_id:
+        message = f"{e164} is already in this workspace as {existing.id}"
+    else:
+        message = f"{e164} is already in use and cannot be imported"
+    return Invalid((FieldProblem(field, "ALREADY_EXISTS", message),))
+
+
+async def reserve_number(
+    workspace_id: str, e164: str, source: PhoneNumberSource, **fields
+) -> PhoneNumber | LimitReached | Invalid:
+    """Insert the number as PROVISIONING if the workspace has a free slot.
+
+    The workspace row is locked (PostgreSQL) or the connection serialises transactions (SQLite),
+    so concurrent reservations count each other; the unique e164 refuses a concurrent duplicate.
+    """
+    held = await already_held(workspace_id, e164)
+    if held:
+        return held
+    try:
+        async with in_transaction() as connection:
+            workspace = await Workspace.filter(id=workspace_id).select_for_update().using_db(connection).get()
+            current = (
+                await PhoneNumber.filter(workspace_id=workspace_id, status__in=SLOT_HOLDING_STATUSES)
+                .using_db(connection)
+                .count()
+            )
+            if current >= workspace.phone_number_limit:
+                return LimitReached(
+                    code="PHONE_NUMBER_LIMIT_REACHED",
+                    limit=workspace.phone_number_limit,
+                    current=current,
+                    message=f"The workspace holds {current} of its {workspace.phone_number_limit} phone numbers; "
+                    "delete one or ask for a higher limit.",
+                )
+            return await PhoneNumber.create(
+                workspace_id=workspace_id,
+                e164=e164,
+                source=source,
+                status=PhoneNumberStatus.PROVISIONING,
+                using_db=connection,
+                **fields,
+            )
+    except IntegrityError:
+        held = await already_held(workspace_id, e164)
+        if held:
+            return held
+        raise
+
+
+async def drop_reservation(phone_number: PhoneNumber) -> None:
+    await PhoneNumber.filter(id=phone_number.id, status=PhoneNumberStatus.PROVISIONING).delete()
+
+
+async def activate_number(number: PhoneNumber, capabilities: list[PhoneNumberCapability], **carrier_ids) -> PhoneNumber:
+    """The carriers are done: the number is ACTIVE with what it can do and the ids to undo it later."""
+    await PhoneNumber.filter(id=number.id).update(
+        status=PhoneNumberStatus.ACTIVE, capabilities=[c.value for c in capabilities], **carrier_ids
+    )
+    return await PhoneNumber.get(id=number.id)

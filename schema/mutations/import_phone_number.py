@@ -1,0 +1,65 @@
+"""importPhoneNumber: bring a number into the workspace from LiveKit, the customer's Twilio, or a BYOC trunk."""
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+import models
+from models.enums import PhoneNumberSource as StoredSource
+from resolvers.import_phone_number import ImportRequest, TwilioCredentials, import_phone_number as import_use_case
+from schema.context import current_workspace
+from schema.enums import PhoneNumberSource
+from schema.errors import PaymentRequiredError, ProviderError, ValidationError
+from schema.results import to_error
+from schema.types import PhoneNumber
+
+__all__ = ["ImportPhoneNumberInput", "ImportPhoneNumberResult", "ImportPhoneNumberSuccess", "TwilioCredentialsInput", "import_phone_number"]
+
+
+@strawberry.input(description="Credentials of the customer's Twilio account.")
+class TwilioCredentialsInput:
+    account_sid: str = strawberry.field(description="AC followed by 32 hexadecimal characters.")
+    auth_token: str = strawberry.field(description="32 hexadecimal characters; write-only, stored encrypted, never returned.")
+
+
+@strawberry.input(description="A number to import.")
+class ImportPhoneNumberInput:
+    e164: str = strawberry.field(description="The number in E.164 form, e.g. +12025551234.")
+    source: PhoneNumberSource = strawberry.field(
+        description="LIVEKIT, TWILIO or BYOC; TWILIO_PURCHASED is refused (use purchasePhoneNumber) and "
+        "VERIFIED_CALLER_ID is set by the server."
+    )
+    label: str | None = strawberry.field(default=None, description="A label of up to 255 characters.")
+    trunk_id: strawberry.ID | None = strawberry.field(default=None, description="Required for BYOC, refused for the others.")
+    agent_id: strawberry.ID | None = strawberry.field(default=None, description="An agent to answer calls to the number.")
+    twilio: TwilioCredentialsInput | None = strawberry.field(
+        default=None, description="Required for TWILIO, refused for the others."
+    )
+
+
+@strawberry.type(description="The number was imported.")
+class ImportPhoneNumberSuccess:
+    phone_number: PhoneNumber = strawberry.field(description="The imported number, ACTIVE.")
+
+
+ImportPhoneNumberResult = Annotated[
+    ImportPhoneNumberSuccess | ValidationError | PaymentRequiredError | ProviderError,
+    strawberry.union("ImportPhoneNumberResult", description="The imported number, or why it was not imported."),
+]
+
+
+async def import_phone_number(info: Info, input: ImportPhoneNumberInput) -> ImportPhoneNumberResult:
+    credentials = TwilioCredentials(input.twilio.account_sid, input.twilio.auth_token) if input.twilio else None
+    request = ImportRequest(
+        e164=input.e164,
+        source=StoredSource(input.source.value),
+        label=input.label,
+        trunk_id=input.trunk_id,
+        agent_id=input.agent_id,
+        twilio=credentials,
+    )
+    outcome = await import_use_case(current_workspace(info).id, request, info.context.services)
+    if isinstance(outcome, models.PhoneNumber):
+        return ImportPhoneNumberSuccess(phone_number=PhoneNumber.from_row(outcome))
+    return to_error(outcome)
