@@ -13,6 +13,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.errors import NotFoundError, PaymentRequiredError, ProviderError
 from schema.mutations.create_agent import create_agent
+from schema.mutations.create_sip_trunk import create_sip_trunk
 from schema.mutations.import_phone_number import import_phone_number
 from schema.queries import Query
 from schema.types import Agent, PhoneNumber, SipTrunk
@@ -51,6 +52,10 @@ class Mutation:
         "through an Elastic SIP Trunk, BYOC registers it on the customer's SIP trunk.",
     )
     create_agent = strawberry.mutation(resolver=create_agent, description="Create an agent.")
+    create_sip_trunk = strawberry.mutation(
+        resolver=create_sip_trunk,
+        description="Register the customer's own SIP trunk for BYOC numbers (20 per workspace).",
+    )
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
