@@ -6,10 +6,13 @@ from resolvers.outcomes import CarrierFailed
 _NAMES = {"twilio": "Twilio", "livekit": "LiveKit"}
 
 
-def carrier_failed(failure: ProviderFailure, *, undone: bool = True) -> CarrierFailed:
+NOTHING_CHANGED = " Nothing was changed; try again."
+CLEANUP_PENDING = " What was started will be cleaned up shortly; try again later."
+
+
+def carrier_failed(failure: ProviderFailure, *, after: str = NOTHING_CHANGED) -> CarrierFailed:
     """ProviderError with retryable true for timeouts, 429 and 5xx; the message never holds a secret."""
     name = _NAMES.get(failure.provider, failure.provider)
-    after = " Nothing was changed; try again." if undone else " Cleanup will finish shortly; try again later."
     match failure:
         case ProviderTimeout():
             code, message = "PROVIDER_TIMEOUT", f"{name} did not answer in time."

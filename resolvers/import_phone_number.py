@@ -13,7 +13,7 @@ from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberSource, SipTrunkProvider
 from providers.errors import ProviderFailure
 from resolvers import provision_byoc, provision_livekit, provision_twilio
-from resolvers.carrier_failure import carrier_failed, trunk_busy
+from resolvers.carrier_failure import CLEANUP_PENDING, NOTHING_CHANGED, carrier_failed, trunk_busy
 from resolvers.journal import Journal
 from resolvers.outcomes import Failure, FieldProblem, Invalid
 from resolvers.reservation import drop_reservation, reserve_number
@@ -83,7 +83,7 @@ async def provision(number: PhoneNumber, request: ImportRequest, references: Ref
                 outcome = await provision_byoc.provision(number, references.trunk, references.agent, journal, services)
     except ProviderFailure as failure:
         undone = await _give_back(number, journal)
-        return carrier_failed(failure, undone=undone)
+        return carrier_failed(failure, after=NOTHING_CHANGED if undone else CLEANUP_PENDING)
     except TrunkBusy:
         await _give_back(number, journal)
         return trunk_busy("twilio" if request.source == PhoneNumberSource.TWILIO else "livekit")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -72,6 +74,9 @@ async def drop_reservation(phone_number: PhoneNumber) -> None:
 async def activate_number(number: PhoneNumber, capabilities: list[PhoneNumberCapability], **carrier_ids) -> PhoneNumber:
     """The carriers are done: the number is ACTIVE with what it can do and the ids to undo it later."""
     await PhoneNumber.filter(id=number.id).update(
-        status=PhoneNumberStatus.ACTIVE, capabilities=[c.value for c in capabilities], **carrier_ids
+        status=PhoneNumberStatus.ACTIVE,
+        capabilities=[c.value for c in capabilities],
+        updated_at=datetime.now(UTC),
+        **carrier_ids,
     )
     return await PhoneNumber.get(id=number.id)

@@ -14,7 +14,9 @@ from strawberry.schema.config import StrawberryConfig
 from schema.errors import NotFoundError, PaymentRequiredError, ProviderError
 from schema.mutations.create_agent import create_agent
 from schema.mutations.create_sip_trunk import create_sip_trunk
+from schema.mutations.delete_phone_number import delete_phone_number
 from schema.mutations.import_phone_number import import_phone_number
+from schema.mutations.update_phone_number import update_phone_number
 from schema.queries import Query
 from schema.types import Agent, PhoneNumber, SipTrunk
 
@@ -50,6 +52,13 @@ class Mutation:
         resolver=import_phone_number,
         description="Import a number: LIVEKIT buys a US number, TWILIO bridges the customer's own Twilio number "
         "through an Elastic SIP Trunk, BYOC registers it on the customer's SIP trunk.",
+    )
+    update_phone_number = strawberry.mutation(
+        resolver=update_phone_number, description="Relabel a number, or bind or unbind the agent that answers it."
+    )
+    delete_phone_number = strawberry.mutation(
+        resolver=delete_phone_number,
+        description="Release a number at its carriers (a shared trunk goes with its last number) and free its slot.",
     )
     create_agent = strawberry.mutation(resolver=create_agent, description="Create an agent.")
     create_sip_trunk = strawberry.mutation(

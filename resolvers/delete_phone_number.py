@@ -1,0 +1,47 @@
+"""deletePhoneNumber: RELEASING while the carriers let go, then the row and its slot are gone.
+
+If a carrier fails, the row stays RELEASING (still holding its slot) and deleting again finishes the job:
+every release step is safe to repeat. Never a row pointing at nothing, never a carrier resource nobody owns.
+"""
+
+from __future__ import annotations
+
+from models import PhoneNumber
+from models.enums import PhoneNumberSource, PhoneNumberStatus
+from providers.errors import ProviderFailure
+from resolvers.carrier_failure import carrier_failed, trunk_busy
+from resolvers.outcomes import CarrierFailed, Missing
+from resolvers.phone_numbers import get_phone_number
+from resolvers.release import release_at_carriers
+from resolvers.services import Services
+from resolvers.tidy import tidy_twilio_account
+from resolvers.trunk_lease import TrunkBusy
+
+AFTER_FAILED_DELETE = " The number is kept as RELEASING; delete it again to finish."
+
+
+async def delete_phone_number(workspace_id: str, phone_number_id: str, services: Services) -> str | Missing | CarrierFailed:
+    number = await get_phone_number(workspace_id, phone_number_id)
+    if number is None:
+        return Missing(phone_number_id)
+    provider = "livekit" if number.source in (PhoneNumberSource.LIVEKIT, PhoneNumberSource.BYOC) else "twilio"
+    started = await PhoneNumber.filter(
+        id=number.id, status__in=(PhoneNumberStatus.ACTIVE, PhoneNumberStatus.RELEASING)
+    ).update(status=PhoneNumberStatus.RELEASING)
+    if not started:
+        return CarrierFailed(
+            provider=provider,
+            code="PROVIDER_UNAVAILABLE",
+            message="The number is still being provisioned; try again shortly.",
+            retryable=True,
+        )
+    try:
+        await release_at_carriers(number, services)
+    except ProviderFailure as failure:
+        return carrier_failed(failure, after=AFTER_FAILED_DELETE)
+    except TrunkBusy:
+        return trunk_busy(provider)
+    await PhoneNumber.filter(id=number.id).delete()
+    if number.twilio_account_id:
+        await tidy_twilio_account(number.twilio_account_id)
+    return number.id
