@@ -1,28 +1,17 @@
-"""importPhoneNumber: validate, check references, reserve a slot, provision at the carriers, activate.
-
-Carrier work runs outside any database transaction. Every carrier step is journalled before it is
-taken; any failure undoes the steps taken, in reverse, and deletes the reservation.
-"""
+"""importPhoneNumber: validate, check references, reserve a slot, provision at the carriers, activate."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 
 from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberSource, SipTrunkProvider
-from providers.errors import ProviderFailure
 from resolvers import provision_byoc, provision_livekit, provision_twilio
-from resolvers.carrier_failure import CLEANUP_PENDING, NOTHING_CHANGED, carrier_failed, trunk_busy
-from resolvers.journal import Journal
 from resolvers.outcomes import Failure, FieldProblem, Invalid
-from resolvers.reservation import drop_reservation, reserve_number
+from resolvers.provisioning import provision_reserved
+from resolvers.reservation import reserve_number
 from resolvers.services import Services
-from resolvers.tidy import tidy_twilio_account
-from resolvers.trunk_lease import TrunkBusy
 from resolvers.validation import check_e164, check_id_shape, check_label, check_twilio_credentials, region_of
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,42 +61,23 @@ async def import_phone_number(workspace_id: str, request: ImportRequest, service
 
 
 async def provision(number: PhoneNumber, request: ImportRequest, references: References, services: Services):
-    journal = Journal(number.id, number.workspace_id, services)
-    try:
-        match request.source:
-            case PhoneNumberSource.LIVEKIT:
-                outcome = await provision_livekit.provision(number, references.agent, journal, services)
-            case PhoneNumberSource.TWILIO:
-                outcome = await provision_twilio.provision(number, request.twilio, references.agent, journal, services)
-            case PhoneNumberSource.BYOC:
-                outcome = await provision_byoc.provision(number, references.trunk, references.agent, journal, services)
-    except ProviderFailure as failure:
-        undone = await _give_back(number, journal)
-        return carrier_failed(failure, after=NOTHING_CHANGED if undone else CLEANUP_PENDING)
-    except TrunkBusy:
-        await _give_back(number, journal)
-        return trunk_busy("twilio" if request.source == PhoneNumberSource.TWILIO else "livekit")
-    except BaseException:
-        await _give_back(number, journal)
-        raise
-    if isinstance(outcome, Invalid):
-        await _give_back(number, journal)
-        return outcome
-    await journal.forget()
-    return outcome
-
-
-async def _give_back(number: PhoneNumber, journal: Journal) -> bool:
-    """Undo what was done and free the slot; False when the carriers could not be cleaned up now.
-
-    Then the row stays PROVISIONING with its journal, and recovery finishes the job later.
-    """
-    if not await journal.try_undo():
-        return False
-    await drop_reservation(number)
-    if number.twilio_account_id:
-        await tidy_twilio_account(number.twilio_account_id)
-    return True
+    match request.source:
+        case PhoneNumberSource.LIVEKIT:
+            return await provision_reserved(
+                number, services, "livekit",
+                lambda journal: provision_livekit.provision(number, references.agent, journal, services),
+            )
+        case PhoneNumberSource.TWILIO:
+            return await provision_reserved(
+                number, services, "twilio",
+                lambda journal: provision_twilio.provision(number, request.twilio, references.agent, journal, services),
+            )
+        case PhoneNumberSource.BYOC:
+            return await provision_reserved(
+                number, services, "livekit",
+                lambda journal: provision_byoc.provision(number, references.trunk, references.agent, journal, services),
+            )
+    raise ValueError(f"no provisioning for source {request.source}")
 
 
 def validate(request: ImportRequest) -> tuple[FieldProblem, ...]:

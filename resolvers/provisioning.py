@@ -1,0 +1,55 @@
+"""Running the carrier work of a reserved number: journalled, and undone on any failure.
+
+Carrier work runs outside any database transaction. Each step is journalled before it is taken;
+a failure undoes the steps taken, in reverse, deletes the reservation, and frees what only it used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from models import PhoneNumber
+from providers.errors import ProviderFailure
+from resolvers.carrier_failure import CLEANUP_PENDING, NOTHING_CHANGED, carrier_failed, trunk_busy
+from resolvers.journal import Journal
+from resolvers.outcomes import Failure, Invalid
+from resolvers.reservation import drop_reservation
+from resolvers.services import Services
+from resolvers.tidy import tidy_twilio_account
+from resolvers.trunk_lease import TrunkBusy
+
+Work = Callable[[Journal], Awaitable[PhoneNumber | Invalid]]
+
+
+async def provision_reserved(number: PhoneNumber, services: Services, provider: str, work: Work) -> PhoneNumber | Failure:
+    """Run `work` for the reserved number; `provider` names the carrier a busy trunk is reported against."""
+    journal = Journal(number.id, number.workspace_id, services)
+    try:
+        outcome = await work(journal)
+    except ProviderFailure as failure:
+        undone = await give_back(number, journal)
+        return carrier_failed(failure, after=NOTHING_CHANGED if undone else CLEANUP_PENDING)
+    except TrunkBusy:
+        await give_back(number, journal)
+        return trunk_busy(provider)
+    except BaseException:
+        await give_back(number, journal)
+        raise
+    if isinstance(outcome, Invalid):
+        await give_back(number, journal)
+        return outcome
+    await journal.forget()
+    return outcome
+
+
+async def give_back(number: PhoneNumber, journal: Journal) -> bool:
+    """Undo what was done and free the slot; False when the carriers could not be cleaned up now.
+
+    Then the row stays PROVISIONING with its journal, and recovery finishes the job later.
+    """
+    if not await journal.try_undo():
+        return False
+    await drop_reservation(number)
+    if number.twilio_account_id:
+        await tidy_twilio_account(number.twilio_account_id)
+    return True
