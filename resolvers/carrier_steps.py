@@ -128,3 +128,11 @@ async def _(_context: UndoContext, _params: Params, _state: StepState) -> None:
 async def _(context: UndoContext, params: Params, _state: StepState) -> None:
     client = await context.twilio(params["twilio_account_id"])
     await client.detach_number(params["trunk_sid"], params["number_sid"])
+
+
+@undoes("twilio.buy_number")
+async def _(context: UndoContext, params: Params, state: StepState) -> None:
+    # A number bought on the platform's account goes back when its wiring fails.
+    if state is StepState.DONE:
+        client = await context.twilio(params["twilio_account_id"])
+        await client.release_number(params["number_sid"])

@@ -5,12 +5,13 @@ from strawberry.types import Info
 
 from models.enums import PhoneNumberSource as StoredSource
 from models.ids import prefix_of
-from resolvers import agents, phone_numbers, sip_trunks
+from providers.errors import ProviderFailure
+from resolvers import agents, available_numbers, phone_numbers, sip_trunks
 from resolvers.outcomes import InvalidArgument
 from schema.context import current_workspace
 from schema.enums import PhoneNumberSource
-from schema.results import argument_error
-from schema.types import Agent, Node, PageInfo, PhoneNumber, PhoneNumberConnection, PhoneNumberEdge, SipTrunk, Workspace
+from schema.results import argument_error, carrier_error
+from schema.types import AvailablePhoneNumber, Agent, Node, PageInfo, PhoneNumber, PhoneNumberConnection, PhoneNumberEdge, SipTrunk, Workspace
 
 
 @strawberry.type(description="Reads. Every field sees only the API key's workspace.")
@@ -82,3 +83,28 @@ class Query:
     @strawberry.field(description="The workspace's SIP trunks, oldest first.")
     async def sip_trunks(self, info: Info) -> list[SipTrunk]:
         return [SipTrunk.from_row(row) for row in await sip_trunks.list_sip_trunks(current_workspace(info).id)]
+
+    @strawberry.field(
+        description="US numbers on offer: source TWILIO_PURCHASED searches the platform's Twilio account (for "
+        "purchasePhoneNumber), source LIVEKIT searches LiveKit's inventory (for importPhoneNumber with source LIVEKIT)."
+    )
+    async def available_phone_numbers(
+        self,
+        info: Info,
+        source: PhoneNumberSource | None = PhoneNumberSource.TWILIO_PURCHASED,
+        area_code: str | None = None,
+        limit: int | None = 20,
+    ) -> list[AvailablePhoneNumber]:
+        current_workspace(info)
+        try:
+            offered = await available_numbers.available_phone_numbers(
+                StoredSource((source or PhoneNumberSource.TWILIO_PURCHASED).value),
+                area_code,
+                20 if limit is None else limit,
+                info.context.services,
+            )
+        except InvalidArgument as error:
+            raise argument_error(error) from None
+        except (available_numbers.PurchasingNotConfigured, ProviderFailure) as error:
+            raise carrier_error(error) from None
+        return [AvailablePhoneNumber(e164=n.e164, locality=n.locality, region=n.region) for n in offered]

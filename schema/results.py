@@ -2,6 +2,8 @@
 
 from graphql import GraphQLError
 
+from providers.errors import ProviderFailure
+from resolvers.carrier_failure import carrier_failed
 from resolvers.outcomes import CarrierFailed, Failure, Invalid, InvalidArgument, LimitReached, Missing
 from schema.enums import Provider
 from schema.errors import FieldError, NotFoundError, PaymentRequiredError, ProviderError, ValidationError
@@ -27,3 +29,11 @@ def to_error(outcome: Failure) -> ValidationError | PaymentRequiredError | Provi
 def argument_error(error: InvalidArgument) -> GraphQLError:
     """A bad query argument is the caller's mistake: a readable top-level error, never masked."""
     return GraphQLError(str(error), extensions={"code": "BAD_USER_INPUT", "argument": error.argument})
+
+
+def carrier_error(error: Exception) -> GraphQLError:
+    """A read that needs a carrier and could not have it: a top-level error saying why, never a secret."""
+    failed = carrier_failed(error, after="") if isinstance(error, ProviderFailure) else None
+    if failed is None:
+        return GraphQLError(str(error), extensions={"code": "NOT_CONFIGURED"})
+    return GraphQLError(failed.message.strip(), extensions={"code": failed.code, "retryable": failed.retryable})

@@ -15,7 +15,9 @@ from schema.errors import NotFoundError, PaymentRequiredError, ProviderError
 from schema.mutations.create_agent import create_agent
 from schema.mutations.create_sip_trunk import create_sip_trunk
 from schema.mutations.delete_phone_number import delete_phone_number
+from schema.mutations.delete_sip_trunk import delete_sip_trunk
 from schema.mutations.import_phone_number import import_phone_number
+from schema.mutations.purchase_phone_number import purchase_phone_number
 from schema.mutations.update_phone_number import update_phone_number
 from schema.queries import Query
 from schema.types import Agent, PhoneNumber, SipTrunk
@@ -53,6 +55,10 @@ class Mutation:
         description="Import a number: LIVEKIT buys a US number, TWILIO bridges the customer's own Twilio number "
         "through an Elastic SIP Trunk, BYOC registers it on the customer's SIP trunk.",
     )
+    purchase_phone_number = strawberry.mutation(
+        resolver=purchase_phone_number,
+        description="Buy a US number on the platform's Twilio account and wire it like an imported Twilio number.",
+    )
     update_phone_number = strawberry.mutation(
         resolver=update_phone_number, description="Relabel a number, or bind or unbind the agent that answers it."
     )
@@ -64,6 +70,9 @@ class Mutation:
     create_sip_trunk = strawberry.mutation(
         resolver=create_sip_trunk,
         description="Register the customer's own SIP trunk for BYOC numbers (20 per workspace).",
+    )
+    delete_sip_trunk = strawberry.mutation(
+        resolver=delete_sip_trunk, description="Remove a BYOC trunk and its LiveKit side; refused while numbers ride it."
     )
 
 

@@ -131,3 +131,10 @@ class Workspace:
     @classmethod
     def from_row(cls, row: models.Workspace) -> Workspace:
         return cls(id=strawberry.ID(row.id), name=row.name, phone_number_limit=row.phone_number_limit)
+
+
+@strawberry.type(description="A number on offer.")
+class AvailablePhoneNumber:
+    e164: str = strawberry.field(description="The number in E.164 form.")
+    locality: str | None = strawberry.field(description="City or area, when the carrier says.")
+    region: str | None = strawberry.field(description="State or region, when the carrier says.")
