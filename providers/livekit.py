@@ -339,6 +339,34 @@ class LiveKitGateway:
         request = sip.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=rule_id)
         await self._delete(f"DeleteSIPDispatchRule {rule_id}", lambda: self._sip.delete_dispatch_rule(request))
 
+    # --- lookups by name, for recovering steps whose answer never came -------------------------
+
+    async def find_trunk_ids(self, name: str) -> list[str]:
+        """Ids of the inbound and outbound trunks called `name`."""
+        inbound = await self._call(
+            "ListSIPInboundTrunk", lambda: self._sip.list_inbound_trunk(sip.ListSIPInboundTrunkRequest()), idempotent=True
+        )
+        outbound = await self._call(
+            "ListSIPOutboundTrunk", lambda: self._sip.list_outbound_trunk(sip.ListSIPOutboundTrunkRequest()), idempotent=True
+        )
+        return [t.sip_trunk_id for t in [*inbound.items, *outbound.items] if t.name == name]
+
+    async def find_dispatch_rule_ids(self, name: str) -> list[str]:
+        """Ids of the dispatch rules called `name`."""
+        found = await self._call(
+            "ListSIPDispatchRule", lambda: self._sip.list_dispatch_rule(sip.ListSIPDispatchRuleRequest()), idempotent=True
+        )
+        return [r.sip_dispatch_rule_id for r in found.items if r.name == name]
+
+    async def find_number(self, e164: str) -> LiveKitNumber | None:
+        """The project's number `e164` unless released, or None."""
+        try:
+            answer = await self._json("GetPhoneNumber", e164, {"phone_number": e164}, idempotent=True)
+        except NotFound:
+            return None
+        number = _number(answer.get("phone_number") or {})
+        return None if number.status == "RELEASED" else number
+
     # --- phone numbers (PhoneNumberService, JSON) -----------------------------------------------
 
     async def search_numbers(self, area_code: str | None = None, limit: int = 20) -> list[AvailableNumber]:

@@ -306,6 +306,20 @@ class TwilioAccountClient:
     async def delete_trunk(self, trunk_sid: str) -> None:
         await self._delete("delete Trunk", lambda: self._client.trunking.v1.trunks(trunk_sid).delete_async())
 
+    async def find_trunk_sids(self, friendly_name: str) -> list[str]:
+        """SIDs of the account's trunks called `friendly_name` (to recover a create whose answer never came)."""
+        records = await self._call(
+            "list Trunks", lambda: self._client.trunking.v1.trunks.list_async(), idempotent=True
+        )
+        return [r.sid for r in records if r.friendly_name == friendly_name]
+
+    async def find_credential_list_sids(self, friendly_name: str) -> list[str]:
+        """SIDs of the account's credential lists called `friendly_name`."""
+        records = await self._call(
+            "list CredentialLists", lambda: self._client.sip.credential_lists.list_async(), idempotent=True
+        )
+        return [r.sid for r in records if r.friendly_name == friendly_name]
+
     async def search_available_numbers(self, area_code: str | None, limit: int) -> list[AvailableNumber]:
         """US local numbers the account could buy, optionally in one area code."""
         records = await self._call(
