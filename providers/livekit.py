@@ -341,15 +341,19 @@ class LiveKitGateway:
 
     # --- lookups by name, for recovering steps whose answer never came -------------------------
 
-    async def find_trunk_ids(self, name: str) -> list[str]:
-        """Ids of the inbound and outbound trunks called `name`."""
-        inbound = await self._call(
+    async def find_inbound_trunk_ids(self, name: str) -> list[str]:
+        """Ids of the inbound trunks called `name`."""
+        found = await self._call(
             "ListSIPInboundTrunk", lambda: self._sip.list_inbound_trunk(sip.ListSIPInboundTrunkRequest()), idempotent=True
         )
-        outbound = await self._call(
+        return [t.sip_trunk_id for t in found.items if t.name == name]
+
+    async def find_outbound_trunk_ids(self, name: str) -> list[str]:
+        """Ids of the outbound trunks called `name`."""
+        found = await self._call(
             "ListSIPOutboundTrunk", lambda: self._sip.list_outbound_trunk(sip.ListSIPOutboundTrunkRequest()), idempotent=True
         )
-        return [t.sip_trunk_id for t in [*inbound.items, *outbound.items] if t.name == name]
+        return [t.sip_trunk_id for t in found.items if t.name == name]
 
     async def find_dispatch_rule_ids(self, name: str) -> list[str]:
         """Ids of the dispatch rules called `name`."""

@@ -2,7 +2,7 @@
 
 An undo must be safe to repeat and safe when the step may not have happened (state STARTED):
 deletes of something already gone succeed, so undoing twice or undoing nothing is harmless.
-A STARTED create has no id to undo; recovery treats it once the carrier can be asked.
+A STARTED create left no id behind, so it is looked up by the name we gave it (carrier_names).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from models import SipTrunk, StepState, TwilioAccount
 from providers.twilio import TwilioAccountClient
+from resolvers.carrier_names import dispatch_rule_name, livekit_trunk_name, twilio_trunk_name
 from resolvers.services import Services
 
 Params = dict[str, Any]
@@ -57,27 +58,44 @@ async def _forget_on_trunk(trunk_id: str | None, *columns: str) -> None:
 @undoes("livekit.create_dispatch_rule")
 async def _(context: UndoContext, params: Params, state: StepState) -> None:
     if state is StepState.DONE:
-        await context.livekit.delete_dispatch_rule(params["rule_id"])
+        rule_ids = [params["rule_id"]]
+    else:
+        rule_ids = await context.livekit.find_dispatch_rule_ids(dispatch_rule_name(params["phone_number_id"]))
+    for rule_id in rule_ids:
+        await context.livekit.delete_dispatch_rule(rule_id)
 
 
 @undoes("livekit.purchase_number")
 async def _(context: UndoContext, params: Params, state: StepState) -> None:
-    if state is StepState.DONE:
-        await context.livekit.release_number(params["number_id"])
+    # The number is unique on the server (we reserved it), so if LiveKit holds it, this step bought it.
+    number_id = params.get("number_id")
+    if state is StepState.STARTED:
+        found = await context.livekit.find_number(params["e164"])
+        number_id = found.id if found else None
+    if number_id:
+        await context.livekit.release_number(number_id)
 
 
 @undoes("livekit.create_inbound_trunk")
 async def _(context: UndoContext, params: Params, state: StepState) -> None:
     if state is StepState.DONE:
-        await context.livekit.delete_trunk(params["livekit_trunk_id"])
-        await _forget_on_trunk(params.get("trunk_id"), "livekit_inbound_trunk_id")
+        made = [params["livekit_trunk_id"]]
+    else:
+        made = await context.livekit.find_inbound_trunk_ids(livekit_trunk_name(params["trunk_id"]))
+    for livekit_trunk_id in made:
+        await context.livekit.delete_trunk(livekit_trunk_id)
+    await _forget_on_trunk(params["trunk_id"], "livekit_inbound_trunk_id")
 
 
 @undoes("livekit.create_outbound_trunk")
 async def _(context: UndoContext, params: Params, state: StepState) -> None:
     if state is StepState.DONE:
-        await context.livekit.delete_trunk(params["livekit_trunk_id"])
-        await _forget_on_trunk(params.get("trunk_id"), "livekit_outbound_trunk_id")
+        made = [params["livekit_trunk_id"]]
+    else:
+        made = await context.livekit.find_outbound_trunk_ids(livekit_trunk_name(params["trunk_id"]))
+    for livekit_trunk_id in made:
+        await context.livekit.delete_trunk(livekit_trunk_id)
+    await _forget_on_trunk(params["trunk_id"], "livekit_outbound_trunk_id")
 
 
 @undoes("livekit.add_inbound_number")
@@ -95,21 +113,27 @@ async def _(context: UndoContext, params: Params, _state: StepState) -> None:
 
 @undoes("twilio.create_credential_list")
 async def _(context: UndoContext, params: Params, state: StepState) -> None:
+    client = await context.twilio(params["twilio_account_id"])
     if state is StepState.DONE:
-        client = await context.twilio(params["twilio_account_id"])
-        await client.delete_credential_list(params["credential_list_sid"])
-        await _forget_on_trunk(
-            params.get("trunk_id"), "twilio_credential_list_sid", "auth_username", "auth_password_encrypted"
-        )
+        made = [params["credential_list_sid"]]
+    else:
+        made = await client.find_credential_list_sids(twilio_trunk_name(params["trunk_id"]))
+    for credential_list_sid in made:
+        await client.delete_credential_list(credential_list_sid)
+    await _forget_on_trunk(params["trunk_id"], "twilio_credential_list_sid", "auth_username", "auth_password_encrypted")
 
 
 @undoes("twilio.create_trunk")
 async def _(context: UndoContext, params: Params, state: StepState) -> None:
-    # Deleting the trunk also removes its origination URL and credential-list attachment.
+    # Deleting the trunk also removes its origination URL, credential-list attachment and numbers.
+    client = await context.twilio(params["twilio_account_id"])
     if state is StepState.DONE:
-        client = await context.twilio(params["twilio_account_id"])
-        await client.delete_trunk(params["trunk_sid"])
-        await _forget_on_trunk(params.get("trunk_id"), "twilio_trunk_sid", "twilio_domain_name")
+        made = [params["trunk_sid"]]
+    else:
+        made = await client.find_trunk_sids(twilio_trunk_name(params["trunk_id"]))
+    for trunk_sid in made:
+        await client.delete_trunk(trunk_sid)
+    await _forget_on_trunk(params["trunk_id"], "twilio_trunk_sid", "twilio_domain_name")
 
 
 @undoes("twilio.add_origination_url")
@@ -132,7 +156,12 @@ async def _(context: UndoContext, params: Params, _state: StepState) -> None:
 
 @undoes("twilio.buy_number")
 async def _(context: UndoContext, params: Params, state: StepState) -> None:
-    # A number bought on the platform's account goes back when its wiring fails.
-    if state is StepState.DONE:
-        client = await context.twilio(params["twilio_account_id"])
-        await client.release_number(params["number_sid"])
+    # A number bought on the platform's account goes back when its wiring fails. It was reserved
+    # on this server, so if the platform account holds it, this step bought it.
+    client = await context.twilio(params["twilio_account_id"])
+    number_sid = params.get("number_sid")
+    if state is StepState.STARTED:
+        found = await client.find_incoming_number(params["e164"])
+        number_sid = found.sid if found else None
+    if number_sid:
+        await client.release_number(number_sid)

@@ -24,6 +24,17 @@ class Journal:
         self.services = services
         self._steps: list[CarrierStep] = []
         self._next_seq = 1
+        # A step that failed without an answer (timeout, dropped connection) may still take effect at
+        # the carrier; such a step stays journalled until recovery can look again after a grace period.
+        self.unsettled = False
+
+    @classmethod
+    async def resume(cls, owner_id: str, workspace_id: str, services: Services) -> Journal:
+        """The journal an interrupted operation left behind, for recovery; its carrier calls have settled."""
+        journal = cls(owner_id, workspace_id, services)
+        journal._steps = await CarrierStep.filter(owner_id=owner_id).order_by("seq")
+        journal._next_seq = max((row.seq for row in journal._steps), default=0) + 1
+        return journal
 
     async def step(
         self,
@@ -40,28 +51,38 @@ class Journal:
             owner_id=self.owner_id, workspace_id=self.workspace_id, seq=seq, action=action, params=params
         )
         self._steps.append(row)
-        value = await call()
+        try:
+            value = await call()
+        except ProviderFailure as failure:
+            if failure.status is None:
+                self.unsettled = True
+            raise
         row.params = {**params, **result(value)}
         row.state = StepState.DONE
         await row.save(update_fields=["params", "state", "updated_at"])
         return value
 
     async def undo(self) -> None:
-        """Undo every step in reverse; a step whose undo fails stays recorded for recovery, and so do those before it."""
+        """Undo every step in reverse; a step whose undo fails stays recorded for recovery, and so do those before it.
+
+        While unsettled, STARTED steps are undone as far as can be seen now and kept for another look.
+        """
         context = UndoContext(self.services)
         for row in sorted(self._steps, key=lambda r: r.seq, reverse=True):
             await UNDO[row.action](context, row.params, row.state)
+            if self.unsettled and row.state is StepState.STARTED:
+                continue
             await row.delete()
             self._steps.remove(row)
 
     async def try_undo(self) -> bool:
-        """Undo, reporting a carrier that failed to clean up instead of raising; what is left stays journalled."""
+        """Undo; False when something is left for recovery (a carrier failed to clean up, or may yet act)."""
         try:
             await self.undo()
         except ProviderFailure as failure:
             log.warning("could not yet undo the carrier steps of %s: %s", self.owner_id, failure)
             return False
-        return True
+        return not self._steps
 
     async def forget(self) -> None:
         """The operation succeeded: its steps need no undoing."""

@@ -11,6 +11,7 @@ from models.enums import PhoneNumberCapability, PhoneNumberSource, SipTrunkDirec
 from providers.errors import CredentialsRejected
 from providers.redact import mask_sid
 from providers.twilio import CallerId, IncomingNumber, TwilioAccountClient
+from resolvers.carrier_names import twilio_trunk_name
 from resolvers.concurrently import concurrently
 from resolvers.journal import Journal
 from resolvers.outcomes import FieldProblem, Invalid
@@ -116,7 +117,7 @@ async def build_twilio_side(trunk: SipTrunk, account: TwilioAccount, client: Twi
     trunk.auth_username, trunk.auth_password_encrypted = username, services.secrets.encrypt(password)
     await trunk.save(update_fields=["auth_username", "auth_password_encrypted", "updated_at"])
     ids = {"twilio_account_id": account.id, "trunk_id": trunk.id}
-    label = f"Trunkline {trunk.id}"
+    label = twilio_trunk_name(trunk.id)
     credential_list_sid, made = await concurrently(
         journal.step(
             "twilio.create_credential_list",

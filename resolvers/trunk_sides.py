@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from models import PhoneNumber, SipTrunk
 from models.enums import SipTrunkDirection, SipTrunkProvider
+from resolvers.carrier_names import dispatch_rule_name, livekit_trunk_name
 from resolvers.journal import Journal
 from resolvers.services import Services
 
@@ -14,10 +15,6 @@ def carries_inbound(trunk: SipTrunk) -> bool:
 
 def carries_outbound(trunk: SipTrunk) -> bool:
     return trunk.direction in (SipTrunkDirection.OUTBOUND, SipTrunkDirection.BOTH)
-
-
-def _livekit_name(trunk: SipTrunk) -> str:
-    return f"trunkline {trunk.id}"
 
 
 def _auth(trunk: SipTrunk, services: Services) -> dict[str, str | None]:
@@ -43,7 +40,7 @@ async def add_inbound_number(journal: Journal, trunk: SipTrunk, e164: str, servi
     created = await journal.step(
         "livekit.create_inbound_trunk",
         {"trunk_id": trunk.id, "e164": e164},
-        lambda: livekit.create_inbound_trunk(_livekit_name(trunk), [e164], **extra),
+        lambda: livekit.create_inbound_trunk(livekit_trunk_name(trunk.id), [e164], **extra),
         lambda made: {"livekit_trunk_id": made},
     )
     trunk.livekit_inbound_trunk_id = created
@@ -69,7 +66,7 @@ async def add_outbound_number(journal: Journal, trunk: SipTrunk, e164: str, serv
         "livekit.create_outbound_trunk",
         {"trunk_id": trunk.id, "e164": e164},
         lambda: livekit.create_outbound_trunk(
-            _livekit_name(trunk), address, [e164], transport=transport, **_auth(trunk, services)
+            livekit_trunk_name(trunk.id), address, [e164], transport=transport, **_auth(trunk, services)
         ),
         lambda made: {"livekit_trunk_id": made},
     )
@@ -83,9 +80,9 @@ async def create_dispatch_rule(journal: Journal, number: PhoneNumber, agent_id: 
     trunk_ids = [trunk.livekit_inbound_trunk_id] if trunk and trunk.livekit_inbound_trunk_id else []
     return await journal.step(
         "livekit.create_dispatch_rule",
-        {"e164": number.e164, "agent_id": agent_id},
+        {"phone_number_id": number.id, "e164": number.e164, "agent_id": agent_id},
         lambda: services.livekit.create_dispatch_rule(
-            f"trunkline {number.id}", agent_name=agent_id, numbers=[number.e164], trunk_ids=trunk_ids
+            dispatch_rule_name(number.id), agent_name=agent_id, numbers=[number.e164], trunk_ids=trunk_ids
         ),
         lambda rule_id: {"rule_id": rule_id},
     )

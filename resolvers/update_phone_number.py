@@ -10,6 +10,7 @@ from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from providers.errors import ProviderFailure
 from resolvers.carrier_failure import carrier_failed
+from resolvers.carrier_names import dispatch_rule_name
 from resolvers.outcomes import CarrierFailed, FieldProblem, Invalid, Missing
 from resolvers.phone_numbers import get_phone_number
 from resolvers.services import Services
@@ -77,7 +78,7 @@ async def _route_to(number: PhoneNumber, agent_id: str | None, services: Service
     trunk = await SipTrunk.get_or_none(id=number.trunk_id) if number.trunk_id else None
     trunk_ids = [trunk.livekit_inbound_trunk_id] if trunk and trunk.livekit_inbound_trunk_id else []
     rule_id = await livekit.create_dispatch_rule(
-        f"trunkline {number.id}", agent_name=agent_id, numbers=[number.e164], trunk_ids=trunk_ids
+        dispatch_rule_name(number.id), agent_name=agent_id, numbers=[number.e164], trunk_ids=trunk_ids
     )
     if number.source == PhoneNumberSource.LIVEKIT and number.livekit_phone_number_id:
         try:
