@@ -71,12 +71,12 @@ def validate(request: SipTrunkRequest) -> tuple[FieldProblem, ...]:
 
     if request.direction in (SipTrunkDirection.OUTBOUND, SipTrunkDirection.BOTH) and not request.sip_address:
         problems.append(FieldProblem("sipAddress", "REQUIRED", "sipAddress is required for OUTBOUND and BOTH trunks"))
-    elif request.sip_address and not _HOST.fullmatch(request.sip_address):
+    elif request.sip_address and not is_sip_host(request.sip_address):
         problems.append(
             FieldProblem(
                 "sipAddress",
                 "INVALID_FORMAT",
-                "sipAddress must be a bare host name or IP with an optional port, e.g. sip.example-carrier.com "
+                "sipAddress must be a bare host name or IP with an optional port (1-65535), e.g. sip.example-carrier.com "
                 "(no sip: prefix, user, parameters or transport; transport is its own field)",
             )
         )
@@ -103,3 +103,11 @@ def validate(request: SipTrunkRequest) -> tuple[FieldProblem, ...]:
                 )
             )
     return tuple(problems)
+
+
+def is_sip_host(address: str) -> bool:
+    """A bare host name or IP, with an optional port from 1 to 65535."""
+    if not _HOST.fullmatch(address):
+        return False
+    _, colon, port = address.rpartition(":")
+    return not colon or 1 <= int(port) <= 65535
