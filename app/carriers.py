@@ -20,6 +20,7 @@ from app.settings import Settings
 from providers.livekit import LiveKitGateway
 from providers.twilio import TwilioGateway
 from resolvers.services import PlatformTwilio, Services
+from resolvers.trunk_lease import set_lease_duration
 
 if TYPE_CHECKING:
     from providers.sandbox.server import RunningSandbox
@@ -37,6 +38,7 @@ class Carriers:
 @asynccontextmanager
 async def carriers(settings: Settings) -> AsyncIterator[Carriers]:
     secrets = load_secret_box(settings)
+    set_lease_duration(settings.trunk_lease)
     sandbox = None
     if settings.is_live:
         twilio_api = settings.twilio_api_base_url

@@ -1,6 +1,7 @@
 """The Starlette application factory: middleware and routes in the order a request meets them."""
 
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -10,10 +11,12 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from app.auth import ApiKeyBackend, unauthenticated
 from app.carriers import carriers
+from app.background import background
 from app.db import tortoise_config
 from app.graphql_view import TrunklineGraphQL
 from app.health import healthz, readyz
 from app.settings import Settings
+from resolvers.recovery import RecoveryPolicy, recover_forever
 from schema.schema import build_schema
 
 
@@ -25,7 +28,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)), carriers(settings) as running:
             app.state.services = running.services
             app.state.sandbox = running.sandbox
-            yield
+            async with background(recover_forever(running.services, recovery_policy(settings))):
+                yield
 
     graphql = TrunklineGraphQL(build_schema(introspection=settings.introspection), introspection=settings.introspection)
     routes = [
@@ -41,6 +45,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     return app
+
+
+def recovery_policy(settings: Settings) -> RecoveryPolicy:
+    return RecoveryPolicy(grace=timedelta(seconds=settings.recovery_grace), interval=timedelta(seconds=settings.recovery_interval))
 
 
 def app_from_env() -> Starlette:

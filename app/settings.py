@@ -35,6 +35,9 @@ class Settings:
     twilio_auth_token: Secret | None = None
     sandbox_state: str | None = None
     provider_timeout: float = 10.0
+    recovery_grace: float = 600.0
+    recovery_interval: float = 60.0
+    trunk_lease: float = 120.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -60,6 +63,9 @@ class Settings:
             twilio_auth_token=_secret(get("TWILIO_AUTH_TOKEN")),
             sandbox_state=get("TRUNKLINE_SANDBOX_STATE"),
             provider_timeout=_positive_float(env, "TRUNKLINE_PROVIDER_TIMEOUT", 10.0),
+            recovery_grace=_positive_float(env, "TRUNKLINE_RECOVERY_GRACE", 600.0),
+            recovery_interval=_positive_float(env, "TRUNKLINE_RECOVERY_INTERVAL", 60.0),
+            trunk_lease=_positive_float(env, "TRUNKLINE_TRUNK_LEASE", 120.0),
         )
         if settings.is_live:
             settings.check_live()

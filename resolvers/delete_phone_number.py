@@ -6,6 +6,8 @@ every release step is safe to repeat. Never a row pointing at nothing, never a c
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from models import PhoneNumber
 from models.enums import PhoneNumberSource, PhoneNumberStatus
 from providers.errors import ProviderFailure
@@ -27,7 +29,7 @@ async def delete_phone_number(workspace_id: str, phone_number_id: str, services:
     provider = "livekit" if number.source in (PhoneNumberSource.LIVEKIT, PhoneNumberSource.BYOC) else "twilio"
     started = await PhoneNumber.filter(
         id=number.id, status__in=(PhoneNumberStatus.ACTIVE, PhoneNumberStatus.RELEASING)
-    ).update(status=PhoneNumberStatus.RELEASING)
+    ).update(status=PhoneNumberStatus.RELEASING, updated_at=datetime.now(UTC))
     if not started:
         return CarrierFailed(
             provider=provider,
@@ -36,12 +38,17 @@ async def delete_phone_number(workspace_id: str, phone_number_id: str, services:
             retryable=True,
         )
     try:
-        await release_at_carriers(number, services)
+        await finish_release(number, services)
     except ProviderFailure as failure:
         return carrier_failed(failure, after=AFTER_FAILED_DELETE)
     except TrunkBusy:
         return trunk_busy(provider)
+    return number.id
+
+
+async def finish_release(number: PhoneNumber, services: Services) -> None:
+    """Release a RELEASING number at its carriers, then drop the row and whatever only it used."""
+    await release_at_carriers(number, services)
     await PhoneNumber.filter(id=number.id).delete()
     if number.twilio_account_id:
         await tidy_twilio_account(number.twilio_account_id)
-    return number.id

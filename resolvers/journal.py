@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from models import CarrierStep, StepState
-from providers.errors import ProviderFailure
+from providers.errors import ProviderFailure, ProviderTimeout
 from resolvers.carrier_steps import UNDO, UndoContext
 from resolvers.services import Services
 
@@ -24,8 +24,8 @@ class Journal:
         self.services = services
         self._steps: list[CarrierStep] = []
         self._next_seq = 1
-        # A step that failed without an answer (timeout, dropped connection) may still take effect at
-        # the carrier; such a step stays journalled until recovery can look again after a grace period.
+        # A step that timed out may still take effect at the carrier after we looked; it stays
+        # journalled (and its slot held) until recovery looks again after a grace period.
         self.unsettled = False
 
     @classmethod
@@ -53,9 +53,8 @@ class Journal:
         self._steps.append(row)
         try:
             value = await call()
-        except ProviderFailure as failure:
-            if failure.status is None:
-                self.unsettled = True
+        except ProviderTimeout:
+            self.unsettled = True
             raise
         row.params = {**params, **result(value)}
         row.state = StepState.DONE

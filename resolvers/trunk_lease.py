@@ -21,6 +21,12 @@ class TrunkBusy(Exception):
     """Another operation held the trunk for longer than we were willing to wait."""
 
 
+def set_lease_duration(seconds: float) -> None:
+    """Set once at start-up from TRUNKLINE_TRUNK_LEASE; every process of a deployment uses the same."""
+    global LEASE_DURATION
+    LEASE_DURATION = timedelta(seconds=seconds)
+
+
 @asynccontextmanager
 async def trunk_lease(trunk_id: str, *, wait: float = WAIT_FOR_LEASE) -> AsyncIterator[SipTrunk]:
     """Hold the trunk's lease and yield the trunk as it is now."""

@@ -103,7 +103,7 @@ def start_server(cwd: pathlib.Path, port: int) -> tuple[subprocess.Popen, str]:
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         printed.append(line)
-        if "Application startup complete" in line or process.poll() is not None:
+        if "Uvicorn running on" in line or process.poll() is not None:
             break
     return process, "".join(printed)
 
@@ -123,7 +123,7 @@ def test_first_serve_on_the_default_database_creates_a_demo_workspace(tmp_path):
 
     again, printed_again = start_server(tmp_path, port)
     try:
-        assert "Application startup complete" in printed_again
+        assert "Uvicorn running on" in printed_again
         assert not KEY.search(printed_again)
     finally:
         again.terminate()

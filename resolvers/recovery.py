@@ -1,0 +1,84 @@
+"""Recovery of operations a crash interrupted: numbers left PROVISIONING or RELEASING.
+
+After a grace period (longer than any live operation takes), each such number is claimed by one
+process and finished: an import or purchase is undone from its journal and its slot freed; a delete
+is completed. Several processes may run this at once: a claim is a conditional update, and a
+trunk's carrier side is changed only under its lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from models import CarrierStep, PhoneNumber
+from models.enums import PhoneNumberStatus
+from providers.errors import ProviderFailure
+from resolvers.delete_phone_number import finish_release
+from resolvers.journal import Journal
+from resolvers.reservation import drop_reservation
+from resolvers.services import Services
+from resolvers.tidy import tidy_twilio_account
+from resolvers.trunk_lease import TrunkBusy, trunk_lease
+
+log = logging.getLogger(__name__)
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class RecoveryPolicy:
+    grace: timedelta = timedelta(minutes=10)  # an operation untouched this long is taken as interrupted
+    interval: timedelta = timedelta(minutes=1)
+
+
+async def recover_interrupted(services: Services, grace: timedelta) -> int:
+    """One pass over stale numbers; returns how many were finished."""
+    now = datetime.now(UTC)
+    cutoff = now - grace
+    stale = await PhoneNumber.filter(
+        status__in=(PhoneNumberStatus.PROVISIONING, PhoneNumberStatus.RELEASING), updated_at__lt=cutoff
+    ).limit(BATCH)
+    finished = 0
+    for number in stale:
+        if await CarrierStep.filter(owner_id=number.id, updated_at__gte=cutoff).exists():
+            continue  # still moving
+        # The claim: only the process whose update lands handles the number this round.
+        if not await PhoneNumber.filter(id=number.id, updated_at=number.updated_at).update(updated_at=now):
+            continue
+        try:
+            finished += await _finish(number, services)
+        except (ProviderFailure, TrunkBusy) as failure:
+            log.warning("recovery of %s must wait: %s", number.id, failure)
+    return finished
+
+
+async def _finish(number: PhoneNumber, services: Services) -> bool:
+    if number.status == PhoneNumberStatus.RELEASING:
+        await finish_release(number, services)
+        log.info("recovery finished deleting %s", number.id)
+        return True
+    journal = await Journal.resume(number.id, number.workspace_id, services)
+    if number.trunk_id:
+        async with trunk_lease(number.trunk_id, wait=2.0):
+            undone = await journal.try_undo()
+    else:
+        undone = await journal.try_undo()
+    if not undone:
+        return False
+    await drop_reservation(number)
+    if number.twilio_account_id:
+        await tidy_twilio_account(number.twilio_account_id)
+    log.info("recovery undid the interrupted provisioning of %s", number.id)
+    return True
+
+
+async def recover_forever(services: Services, policy: RecoveryPolicy) -> None:
+    """Run at start-up and then every interval, until cancelled."""
+    while True:
+        try:
+            await recover_interrupted(services, policy.grace)
+        except Exception:  # a bad pass must not stop later ones; the next pass retries
+            log.exception("recovery pass failed")
+        await asyncio.sleep(policy.interval.total_seconds())
