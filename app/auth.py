@@ -1,6 +1,11 @@
 """Bearer API keys: the key decides the workspace; anything wrong with it is HTTP 401."""
 
-from starlette.authentication import AuthCredentials, AuthenticationBackend, AuthenticationError, BaseUser
+from starlette.authentication import (
+    AuthCredentials,
+    AuthenticationBackend,
+    AuthenticationError,
+    BaseUser,
+)
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 

@@ -1,14 +1,16 @@
 """The /graphql endpoint: Strawberry's ASGI view, refusing operations that have no workspace."""
 
-from functools import lru_cache
+from datetime import timedelta
 
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
+from cross_web import HTTPException
+from graphql import FieldNode, OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
-from cross_web import HTTPException
 
 from app.auth import WorkspaceUser, unauthenticated
+from app.graphql_view_parsing import parsed
+from app.idempotency import idempotently
 from schema.context import Context
 
 
@@ -17,12 +19,10 @@ class MissingApiKey(Exception):
         return "An API key is required: send 'Authorization: Bearer sk_…'."
 
 
-@lru_cache(maxsize=256)
 def is_introspection_only(query: str) -> bool:
     """True when every operation selects only __schema, __type or __typename at its top level."""
-    try:
-        document = parse(query)
-    except GraphQLError:
+    document = parsed(query)
+    if document is None:
         return False
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     return bool(operations) and all(
@@ -33,9 +33,10 @@ def is_introspection_only(query: str) -> bool:
 
 
 class TrunklineGraphQL(GraphQL):
-    def __init__(self, schema, *, introspection: bool) -> None:
+    def __init__(self, schema, *, introspection: bool, idempotency_abandoned_after: timedelta) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.introspection = introspection
+        self.idempotency_abandoned_after = idempotency_abandoned_after
 
     async def get_context(self, request: Request, response: Response) -> Context:
         user = request.scope.get("user")
@@ -48,8 +49,13 @@ class TrunklineGraphQL(GraphQL):
         return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
 
     async def __call__(self, scope, receive, send) -> None:
+        request = Request(scope, receive)
+        user = scope.get("user")
+        workspace_id = user.workspace.id if isinstance(user, WorkspaceUser) else None
         try:
-            response = await self.run(Request(scope, receive))
+            response = await idempotently(
+                request, workspace_id, lambda: self.run(request), abandoned_after=self.idempotency_abandoned_after
+            )
         except MissingApiKey as exc:
             response = unauthenticated(None, exc)
         except HTTPException as exc:

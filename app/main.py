@@ -10,13 +10,14 @@ from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 from app.auth import ApiKeyBackend, unauthenticated
+from app.background import background, every
 from app.carriers import carriers
-from app.background import background
 from app.db import tortoise_config
 from app.graphql_view import TrunklineGraphQL
 from app.health import healthz, readyz
+from app.idempotency import purge_expired_keys
 from app.settings import Settings
-from resolvers.recovery import RecoveryPolicy, recover_forever
+from resolvers.recovery import recover_interrupted
 from schema.schema import build_schema
 
 
@@ -28,10 +29,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)), carriers(settings) as running:
             app.state.services = running.services
             app.state.sandbox = running.sandbox
-            async with background(recover_forever(running.services, recovery_policy(settings))):
+            grace = timedelta(seconds=settings.recovery_grace)
+
+            async def recover_interrupted_operations() -> None:
+                await recover_interrupted(running.services, grace)
+
+            async with background(every(settings.recovery_interval, recover_interrupted_operations, purge_expired_keys)):
                 yield
 
-    graphql = TrunklineGraphQL(build_schema(introspection=settings.introspection), introspection=settings.introspection)
+    graphql = TrunklineGraphQL(
+        build_schema(introspection=settings.introspection),
+        introspection=settings.introspection,
+        # A key still in progress after recovery's grace period was left by a crashed process.
+        idempotency_abandoned_after=timedelta(seconds=settings.recovery_grace),
+    )
     routes = [
         Route(
             "/graphql",
@@ -45,10 +56,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     return app
-
-
-def recovery_policy(settings: Settings) -> RecoveryPolicy:
-    return RecoveryPolicy(grace=timedelta(seconds=settings.recovery_grace), interval=timedelta(seconds=settings.recovery_interval))
 
 
 def app_from_env() -> Starlette:

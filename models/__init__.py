@@ -6,9 +6,10 @@ table comment, which its SQLite migrations do not quote.
 
 from models.agent import Agent
 from models.carrier_step import CarrierStep, StepState
+from models.idempotency_key import IdempotencyKey, IdempotencyState
 from models.phone_number import PhoneNumber
 from models.sip_trunk import SipTrunk
 from models.twilio_account import TwilioAccount
 from models.workspace import ApiKey, Workspace
 
-__all__ = ["Agent", "ApiKey", "CarrierStep", "StepState", "PhoneNumber", "SipTrunk", "TwilioAccount", "Workspace"]
+__all__ = ["Agent", "ApiKey", "CarrierStep", "IdempotencyKey", "IdempotencyState", "StepState", "PhoneNumber", "SipTrunk", "TwilioAccount", "Workspace"]

@@ -1,6 +1,12 @@
 """The one mapping from a carrier exception to the ProviderError outcome clients see."""
 
-from providers.errors import CredentialsRejected, ProviderFailure, ProviderTimeout, RateLimited, Unavailable
+from providers.errors import (
+    CredentialsRejected,
+    ProviderFailure,
+    ProviderTimeout,
+    RateLimited,
+    Unavailable,
+)
 from resolvers.outcomes import CarrierFailed
 
 _NAMES = {"twilio": "Twilio", "livekit": "LiveKit"}

@@ -12,7 +12,11 @@ from typing import Any
 
 from models import SipTrunk, StepState, TwilioAccount
 from providers.twilio import TwilioAccountClient
-from resolvers.carrier_names import dispatch_rule_name, livekit_trunk_name, twilio_trunk_name
+from resolvers.carrier_names import (
+    dispatch_rule_name,
+    livekit_trunk_name,
+    twilio_trunk_name,
+)
 from resolvers.services import Services
 
 Params = dict[str, Any]

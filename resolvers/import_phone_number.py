@@ -11,7 +11,13 @@ from resolvers.outcomes import Failure, FieldProblem, Invalid
 from resolvers.provisioning import provision_reserved
 from resolvers.reservation import reserve_number
 from resolvers.services import Services
-from resolvers.validation import check_e164, check_id_shape, check_label, check_twilio_credentials, region_of
+from resolvers.validation import (
+    check_e164,
+    check_id_shape,
+    check_label,
+    check_twilio_credentials,
+    region_of,
+)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,16 @@ from __future__ import annotations
 import secrets
 import string
 
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
 from models import Agent, PhoneNumber, SipTrunk, TwilioAccount
-from models.enums import PhoneNumberCapability, PhoneNumberSource, SipTrunkDirection, SipTrunkProvider
+from models.enums import (
+    PhoneNumberCapability,
+    PhoneNumberSource,
+    SipTrunkDirection,
+    SipTrunkProvider,
+)
 from providers.errors import CredentialsRejected
 from providers.redact import mask_sid
 from providers.twilio import CallerId, IncomingNumber, TwilioAccountClient
@@ -18,9 +26,11 @@ from resolvers.outcomes import FieldProblem, Invalid
 from resolvers.reservation import activate_number
 from resolvers.services import Services
 from resolvers.trunk_lease import trunk_lease
-from resolvers.trunk_sides import add_inbound_number, add_outbound_number, create_dispatch_rule
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
+from resolvers.trunk_sides import (
+    add_inbound_number,
+    add_outbound_number,
+    create_dispatch_rule,
+)
 
 
 async def provision(number: PhoneNumber, credentials, agent: Agent | None, journal: Journal, services: Services):

@@ -10,7 +10,12 @@ from collections.abc import Awaitable, Callable
 
 from models import PhoneNumber
 from providers.errors import ProviderFailure
-from resolvers.carrier_failure import CLEANUP_PENDING, NOTHING_CHANGED, carrier_failed, trunk_busy
+from resolvers.carrier_failure import (
+    CLEANUP_PENDING,
+    NOTHING_CHANGED,
+    carrier_failed,
+    trunk_busy,
+)
 from resolvers.journal import Journal
 from resolvers.outcomes import Failure, Invalid
 from resolvers.reservation import drop_reservation

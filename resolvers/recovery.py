@@ -8,9 +8,7 @@ trunk's carrier side is changed only under its lease.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from models import CarrierStep, PhoneNumber
@@ -25,12 +23,6 @@ from resolvers.trunk_lease import TrunkBusy, trunk_lease
 
 log = logging.getLogger(__name__)
 BATCH = 100
-
-
-@dataclass(frozen=True)
-class RecoveryPolicy:
-    grace: timedelta = timedelta(minutes=10)  # an operation untouched this long is taken as interrupted
-    interval: timedelta = timedelta(minutes=1)
 
 
 async def recover_interrupted(services: Services, grace: timedelta) -> int:
@@ -72,13 +64,3 @@ async def _finish(number: PhoneNumber, services: Services) -> bool:
         await tidy_twilio_account(number.twilio_account_id)
     log.info("recovery undid the interrupted provisioning of %s", number.id)
     return True
-
-
-async def recover_forever(services: Services, policy: RecoveryPolicy) -> None:
-    """Run at start-up and then every interval, until cancelled."""
-    while True:
-        try:
-            await recover_interrupted(services, policy.grace)
-        except Exception:  # a bad pass must not stop later ones; the next pass retries
-            log.exception("recovery pass failed")
-        await asyncio.sleep(policy.interval.total_seconds())

@@ -4,7 +4,12 @@ deleting again, and a trunk's carrier side goes when its last number goes."""
 from __future__ import annotations
 
 from models import PhoneNumber, SipTrunk, TwilioAccount
-from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus, SipTrunkProvider
+from models.enums import (
+    PhoneNumberCapability,
+    PhoneNumberSource,
+    PhoneNumberStatus,
+    SipTrunkProvider,
+)
 from resolvers.concurrently import concurrently
 from resolvers.services import Services
 from resolvers.trunk_lease import trunk_lease

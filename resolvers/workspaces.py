@@ -4,7 +4,6 @@ from models import Workspace
 from models.phone_number import SLOT_HOLDING_STATUSES, PhoneNumber
 
 
-
 async def create_workspace(name: str, phone_number_limit: int) -> Workspace:
     return await Workspace.create(name=name, phone_number_limit=phone_number_limit)
 

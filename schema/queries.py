@@ -11,7 +11,17 @@ from resolvers.outcomes import InvalidArgument
 from schema.context import current_workspace
 from schema.enums import PhoneNumberSource
 from schema.results import argument_error, carrier_error
-from schema.types import AvailablePhoneNumber, Agent, Node, PageInfo, PhoneNumber, PhoneNumberConnection, PhoneNumberEdge, SipTrunk, Workspace
+from schema.types import (
+    Agent,
+    AvailablePhoneNumber,
+    Node,
+    PageInfo,
+    PhoneNumber,
+    PhoneNumberConnection,
+    PhoneNumberEdge,
+    SipTrunk,
+    Workspace,
+)
 
 
 @strawberry.type(description="Reads. Every field sees only the API key's workspace.")

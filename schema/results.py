@@ -4,9 +4,22 @@ from graphql import GraphQLError
 
 from providers.errors import ProviderFailure
 from resolvers.carrier_failure import carrier_failed
-from resolvers.outcomes import CarrierFailed, Failure, Invalid, InvalidArgument, LimitReached, Missing
+from resolvers.outcomes import (
+    CarrierFailed,
+    Failure,
+    Invalid,
+    InvalidArgument,
+    LimitReached,
+    Missing,
+)
 from schema.enums import Provider
-from schema.errors import FieldError, NotFoundError, PaymentRequiredError, ProviderError, ValidationError
+from schema.errors import (
+    FieldError,
+    NotFoundError,
+    PaymentRequiredError,
+    ProviderError,
+    ValidationError,
+)
 
 
 def to_error(outcome: Failure) -> ValidationError | PaymentRequiredError | ProviderError | NotFoundError:

@@ -8,8 +8,8 @@ import strawberry
 from strawberry.types import Info
 
 import models
-from schema import enums
 from resolvers.workspaces import count_slot_holders
+from schema import enums
 from schema.context import current_workspace
 
 

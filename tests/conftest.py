@@ -26,7 +26,7 @@ from resolvers.workspaces import create_workspace
 
 POSTGRES_URL = os.environ.get("TRUNKLINE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
-TABLES = ("carrier_step", "phone_number", "sip_trunk", "twilio_account", "agent", "api_key", "workspace")
+TABLES = ("idempotency_key", "carrier_step", "phone_number", "sip_trunk", "twilio_account", "agent", "api_key", "workspace")
 
 
 def _with_database(url: str, name: str) -> str:

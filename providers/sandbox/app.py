@@ -13,7 +13,12 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from providers.sandbox.faults import CONTROL_PREFIX, Faults, fault_middleware, setup_fault_routes
+from providers.sandbox.faults import (
+    CONTROL_PREFIX,
+    Faults,
+    fault_middleware,
+    setup_fault_routes,
+)
 from providers.sandbox.livekit import LiveKitState, setup_livekit
 from providers.sandbox.twilio import TwilioState, setup_twilio
 

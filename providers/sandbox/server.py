@@ -12,7 +12,13 @@ from typing import Any
 
 from aiohttp import web
 
-from providers.sandbox.app import FAULTS, LIVEKIT_STATE, REQUEST_LOG, TWILIO_STATE, create_sandbox_app
+from providers.sandbox.app import (
+    FAULTS,
+    LIVEKIT_STATE,
+    REQUEST_LOG,
+    TWILIO_STATE,
+    create_sandbox_app,
+)
 from providers.sandbox.faults import Faults
 from providers.sandbox.livekit import LiveKitState
 from providers.sandbox.twilio import TwilioState

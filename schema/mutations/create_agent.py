@@ -6,7 +6,6 @@ import strawberry
 from strawberry.types import Info
 
 import models
-
 from resolvers.agents import create_agent as create_agent_use_case
 from schema.context import current_workspace
 from schema.errors import ValidationError

@@ -8,7 +8,8 @@ from strawberry.types import Info
 import models
 from models.enums import SipTransport as StoredTransport
 from models.enums import SipTrunkDirection as StoredDirection
-from resolvers.create_sip_trunk import SipTrunkRequest, create_sip_trunk as create_use_case
+from resolvers.create_sip_trunk import SipTrunkRequest
+from resolvers.create_sip_trunk import create_sip_trunk as create_use_case
 from schema.context import current_workspace
 from schema.enums import SipTransport, SipTrunkDirection
 from schema.errors import PaymentRequiredError, ProviderError, ValidationError

@@ -7,7 +7,8 @@ from strawberry.types import Info
 
 import models
 from models.enums import PhoneNumberSource as StoredSource
-from resolvers.import_phone_number import ImportRequest, TwilioCredentials, import_phone_number as import_use_case
+from resolvers.import_phone_number import ImportRequest, TwilioCredentials
+from resolvers.import_phone_number import import_phone_number as import_use_case
 from schema.context import current_workspace
 from schema.enums import PhoneNumberSource
 from schema.errors import PaymentRequiredError, ProviderError, ValidationError

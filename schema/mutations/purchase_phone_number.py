@@ -6,7 +6,8 @@ import strawberry
 from strawberry.types import Info
 
 import models
-from resolvers.purchase_phone_number import PurchaseRequest, purchase_phone_number as purchase_use_case
+from resolvers.purchase_phone_number import PurchaseRequest
+from resolvers.purchase_phone_number import purchase_phone_number as purchase_use_case
 from schema.context import current_workspace
 from schema.errors import PaymentRequiredError, ProviderError, ValidationError
 from schema.results import to_error

@@ -1,0 +1,134 @@
+"""Idempotency-Key on mutations: the same key and body within 24 hours replays the first result
+without touching the carriers again; the same key with another body is refused.
+
+A duplicate that arrives while the first is still running waits for its result (up to WAIT), then
+gets a clear 409; it never starts a second provisioning. Keys are scoped to the workspace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from graphql import OperationDefinitionNode, OperationType
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.graphql_view_parsing import parsed
+from models import IdempotencyKey, IdempotencyState
+
+HEADER = "idempotency-key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+LIFETIME = timedelta(hours=24)
+WAIT = 30.0
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+def error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)
+
+
+async def idempotently(
+    request: Request, workspace_id: str | None, execute: Callable[[], Awaitable[Response]], *, abandoned_after: timedelta
+) -> Response:
+    """Run `execute` at most once per (workspace, key, body); `abandoned_after`: when a key still in
+    progress is taken as left by a crashed process (recovery has undone its work by then)."""
+    key = request.headers.get(HEADER)
+    if key is None or workspace_id is None or request.method != "POST":
+        return await execute()
+    body = await request.body()
+    if not _is_mutation(body):
+        return await execute()
+    if not _KEY.fullmatch(key):
+        return error(400, "BAD_IDEMPOTENCY_KEY", "Idempotency-Key must be 1 to 255 visible ASCII characters")
+    request_hash = _fingerprint(body)
+
+    record = await _claim(workspace_id, key, request_hash, abandoned_after)
+    if isinstance(record, Response):
+        return record
+    try:
+        response = await execute()
+    except BaseException:
+        await IdempotencyKey.filter(id=record.id).delete()  # nothing to replay; the key may be used again
+        raise
+    if response.status_code == 200:
+        await IdempotencyKey.filter(id=record.id).update(
+            state=IdempotencyState.DONE, response_body=response.body.decode(), updated_at=datetime.now(UTC)
+        )
+    else:
+        await IdempotencyKey.filter(id=record.id).delete()
+    return response
+
+
+async def _claim(workspace_id: str, key: str, request_hash: str, abandoned_after: timedelta) -> IdempotencyKey | Response:
+    """The new record for this key (ours to fulfil), or the response a duplicate gets."""
+    deadline = asyncio.get_running_loop().time() + WAIT
+    pause = 0.05
+    while True:
+        try:
+            async with in_transaction():
+                return await IdempotencyKey.create(workspace_id=workspace_id, key=key, request_hash=request_hash)
+        except IntegrityError:
+            pass
+        existing = await IdempotencyKey.get_or_none(workspace_id=workspace_id, key=key)
+        if existing is None:
+            continue  # it expired and was removed just now
+        now = datetime.now(UTC)
+        if existing.created_at < now - LIFETIME:
+            await IdempotencyKey.filter(id=existing.id, created_at=existing.created_at).delete()
+            continue
+        if existing.request_hash != request_hash:
+            return error(
+                422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used with a different request body."
+            )
+        if existing.state == IdempotencyState.DONE:
+            return Response(
+                existing.response_body, media_type="application/json", headers={REPLAYED_HEADER: "true"}
+            )
+        if existing.updated_at < now - abandoned_after:
+            taken = await IdempotencyKey.filter(id=existing.id, updated_at=existing.updated_at).update(updated_at=now)
+            if taken:
+                return await IdempotencyKey.get(id=existing.id)
+        if asyncio.get_running_loop().time() >= deadline:
+            return error(
+                409, "IDEMPOTENCY_KEY_IN_PROGRESS", "A request with this Idempotency-Key is still in progress; retry shortly."
+            )
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.5)
+
+
+def _fingerprint(body: bytes) -> str:
+    """The same request whatever its JSON spacing or key order."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        canonical = body.decode(errors="replace")
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _is_mutation(body: bytes) -> bool:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    if not isinstance(data, dict) or not isinstance(data.get("query"), str):
+        return False
+    document = parsed(data["query"])
+    if document is None:
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    name = data.get("operationName")
+    chosen = [op for op in operations if name is None or (op.name and op.name.value == name)]
+    return any(op.operation == OperationType.MUTATION for op in chosen)
+
+
+async def purge_expired_keys() -> int:
+    return await IdempotencyKey.filter(created_at__lt=datetime.now(UTC) - LIFETIME).delete()
+
+
