@@ -53,11 +53,15 @@ async def carriers(settings: Settings) -> AsyncIterator[Carriers]:
         # The sandbox's LiveKit secret is LiveKit's own development default, shorter than pyjwt advises.
         warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
         seed = load_seed(settings.sandbox_state)
-        sandbox = await start_sandbox(seed=seed)
-        log.info("sandbox carriers serving on %s", sandbox.url)
-        twilio_api = twilio_trunking = livekit_url = sandbox.url
-        livekit_key = sandbox.livekit.api_key
-        livekit_secret = sandbox.livekit.api_secret
+        if settings.sandbox_url:  # one sandbox shared by several worker processes
+            sandbox_url = settings.sandbox_url
+        else:
+            sandbox = await start_sandbox(seed=seed)
+            sandbox_url = sandbox.url
+            log.info("sandbox carriers serving on %s", sandbox_url)
+        twilio_api = twilio_trunking = livekit_url = sandbox_url
+        livekit_key = seed.get("livekit", {}).get("api_key", "devkey")
+        livekit_secret = seed.get("livekit", {}).get("api_secret", "secret")
         sip_uri = settings.livekit_sip_uri or SANDBOX_SIP_URI
         platform = _platform(settings.twilio_account_sid, settings.twilio_auth_token) or _sandbox_platform(seed)
 

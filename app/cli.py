@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import os
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 
 from app import db
@@ -159,8 +165,40 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if settings.database_url == DEFAULT_DATABASE_URL and not settings.is_live:
         url = f"http://{args.host}:{args.port}/graphql"
         _run(settings, lambda: ensure_demo_workspace(url, settings.phone_number_limit))
+    if args.workers > 1 and not settings.is_live and not settings.sandbox_url:
+        with shared_sandbox(settings):
+            uvicorn.run("app.main:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers)
+        return 0
     uvicorn.run("app.main:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers)
     return 0
+
+
+@contextlib.contextmanager
+def shared_sandbox(settings: Settings):
+    """Several workers must see the same carriers: one sandbox process, its address in the workers' environment."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "app.cli", "sandbox", "--port", str(port)])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(url + "/__sandbox/state", process)
+        os.environ["TRUNKLINE_SANDBOX_URL"] = url
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _wait_for(url: str, process: subprocess.Popen, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"trunkline: the sandbox did not start on {url}")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ class Settings:
     twilio_account_sid: str | None = None
     twilio_auth_token: Secret | None = None
     sandbox_state: str | None = None
+    sandbox_url: str | None = None
     provider_timeout: float = 10.0
     recovery_grace: float = 600.0
     recovery_interval: float = 60.0
@@ -62,6 +63,7 @@ class Settings:
             twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
             twilio_auth_token=_secret(get("TWILIO_AUTH_TOKEN")),
             sandbox_state=get("TRUNKLINE_SANDBOX_STATE"),
+            sandbox_url=_http_url(env, "TRUNKLINE_SANDBOX_URL", "") or None,
             provider_timeout=_positive_float(env, "TRUNKLINE_PROVIDER_TIMEOUT", 10.0),
             recovery_grace=_positive_float(env, "TRUNKLINE_RECOVERY_GRACE", 600.0),
             recovery_interval=_positive_float(env, "TRUNKLINE_RECOVERY_INTERVAL", 60.0),
