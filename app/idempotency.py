@@ -47,7 +47,7 @@ async def idempotently(
         return await execute()
     if not _KEY.fullmatch(key):
         return error(400, "BAD_IDEMPOTENCY_KEY", "Idempotency-Key must be 1 to 255 visible ASCII characters")
-    request_hash = _fingerprint(body)
+    request_hash = fingerprint(body)
 
     record = await _claim(workspace_id, key, request_hash, abandoned_after)
     if isinstance(record, Response):
@@ -103,7 +103,7 @@ async def _claim(workspace_id: str, key: str, request_hash: str, abandoned_after
         pause = min(pause * 2, 0.5)
 
 
-def _fingerprint(body: bytes) -> str:
+def fingerprint(body: bytes) -> str:
     """The same request whatever its JSON spacing or key order."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))

@@ -105,6 +105,9 @@ def fault_middleware(faults: Faults) -> Middleware:
         if rule is None:
             return await handler(request)
         if rule.delay:
+            # Like a slow carrier, the request is received in full first; it is then carried out
+            # even if the client gave up waiting, which is what makes a timed-out create ambiguous.
+            await request.read()
             await asyncio.sleep(rule.delay)
         if rule.drop:
             if request.transport is not None:
