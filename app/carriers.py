@@ -19,8 +19,8 @@ from app.secret_key import load_secret_box
 from app.settings import Settings
 from providers.livekit import LiveKitGateway
 from providers.twilio import TwilioGateway
+from resolvers.leases import set_lease_duration
 from resolvers.services import PlatformTwilio, Services
-from resolvers.trunk_lease import set_lease_duration
 
 if TYPE_CHECKING:
     from providers.sandbox.server import RunningSandbox

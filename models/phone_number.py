@@ -27,6 +27,9 @@ class PhoneNumber(PrefixedIdModel):
     livekit_phone_number_id = fields.CharField(max_length=64, null=True)
     livekit_dispatch_rule_id = fields.CharField(max_length=64, null=True)
     twilio_phone_number_sid = fields.CharField(max_length=34, null=True)
+    # Held while an update or delete changes the number at the carriers (resolvers/leases.py).
+    lease_token = fields.CharField(max_length=32, null=True)
+    lease_expires_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "phone_number"

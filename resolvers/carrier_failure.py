@@ -33,10 +33,10 @@ def carrier_failed(failure: ProviderFailure, *, after: str = NOTHING_CHANGED) ->
     return CarrierFailed(provider=failure.provider, code=code, message=message + after, retryable=failure.retryable)
 
 
-def trunk_busy(provider: str) -> CarrierFailed:
+def lease_busy(provider: str) -> CarrierFailed:
     return CarrierFailed(
         provider=provider,
         code="PROVIDER_UNAVAILABLE",
-        message="Another change to this trunk is still in progress; try again shortly.",
+        message="Another change to this number or its trunk is still in progress; try again shortly.",
         retryable=True,
     )

@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from models import PhoneNumber
 from models.enums import PhoneNumberSource, PhoneNumberStatus
 from providers.errors import ProviderFailure
-from resolvers.carrier_failure import carrier_failed, trunk_busy
+from resolvers.carrier_failure import carrier_failed, lease_busy
+from resolvers.leases import LeaseBusy, number_lease
 from resolvers.outcomes import CarrierFailed, Missing
 from resolvers.phone_numbers import get_phone_number
 from resolvers.release import release_at_carriers
 from resolvers.services import Services
 from resolvers.tidy import tidy_twilio_account
-from resolvers.trunk_lease import TrunkBusy
 
 AFTER_FAILED_DELETE = " The number is kept as RELEASING; delete it again to finish."
 
@@ -41,14 +41,17 @@ async def delete_phone_number(workspace_id: str, phone_number_id: str, services:
         await finish_release(number, services)
     except ProviderFailure as failure:
         return carrier_failed(failure, after=AFTER_FAILED_DELETE)
-    except TrunkBusy:
-        return trunk_busy(provider)
+    except LeaseBusy:
+        return lease_busy(provider)
     return number.id
 
 
 async def finish_release(number: PhoneNumber, services: Services) -> None:
     """Release a RELEASING number at its carriers, then drop the row and whatever only it used."""
-    await release_at_carriers(number, services)
-    await PhoneNumber.filter(id=number.id).delete()
+    async with number_lease(number.id) as current:
+        if current is None:
+            return  # another delete finished it meanwhile
+        await release_at_carriers(current, services)
+        await PhoneNumber.filter(id=number.id).delete()
     if number.twilio_account_id:
         await tidy_twilio_account(number.twilio_account_id)

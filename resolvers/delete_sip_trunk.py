@@ -7,12 +7,12 @@ from tortoise.exceptions import IntegrityError
 from models import PhoneNumber, SipTrunk
 from models.enums import SipTrunkProvider
 from providers.errors import ProviderFailure
-from resolvers.carrier_failure import carrier_failed, trunk_busy
+from resolvers.carrier_failure import carrier_failed, lease_busy
 from resolvers.concurrently import concurrently
+from resolvers.leases import LeaseBusy, trunk_lease
 from resolvers.outcomes import CarrierFailed, FieldProblem, Invalid, Missing
 from resolvers.services import Services
 from resolvers.sip_trunks import get_sip_trunk
-from resolvers.trunk_lease import TrunkBusy, trunk_lease
 
 
 def in_use(count: int) -> Invalid:
@@ -48,6 +48,6 @@ async def delete_sip_trunk(workspace_id: str, trunk_id: str, services: Services)
                 return in_use(await PhoneNumber.filter(trunk_id=trunk.id).count())
     except ProviderFailure as failure:
         return carrier_failed(failure, after=" The trunk is kept; delete it again to finish.")
-    except TrunkBusy:
-        return trunk_busy("livekit")
+    except LeaseBusy:
+        return lease_busy("livekit")
     return trunk.id

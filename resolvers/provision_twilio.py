@@ -22,10 +22,10 @@ from providers.twilio import CallerId, IncomingNumber, TwilioAccountClient
 from resolvers.carrier_names import twilio_trunk_name
 from resolvers.concurrently import concurrently
 from resolvers.journal import Journal
+from resolvers.leases import trunk_lease
 from resolvers.outcomes import FieldProblem, Invalid
 from resolvers.reservation import activate_number
 from resolvers.services import Services
-from resolvers.trunk_lease import trunk_lease
 from resolvers.trunk_sides import (
     add_inbound_number,
     add_outbound_number,

@@ -14,14 +14,14 @@ from resolvers.carrier_failure import (
     CLEANUP_PENDING,
     NOTHING_CHANGED,
     carrier_failed,
-    trunk_busy,
+    lease_busy,
 )
 from resolvers.journal import Journal
+from resolvers.leases import LeaseBusy
 from resolvers.outcomes import Failure, Invalid
 from resolvers.reservation import drop_reservation
 from resolvers.services import Services
 from resolvers.tidy import tidy_twilio_account
-from resolvers.trunk_lease import TrunkBusy
 
 Work = Callable[[Journal], Awaitable[PhoneNumber | Invalid]]
 
@@ -34,9 +34,9 @@ async def provision_reserved(number: PhoneNumber, services: Services, provider: 
     except ProviderFailure as failure:
         undone = await give_back(number, journal)
         return carrier_failed(failure, after=NOTHING_CHANGED if undone else CLEANUP_PENDING)
-    except TrunkBusy:
+    except LeaseBusy:
         await give_back(number, journal)
-        return trunk_busy(provider)
+        return lease_busy(provider)
     except BaseException:
         await give_back(number, journal)
         raise

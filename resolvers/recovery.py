@@ -16,10 +16,10 @@ from models.enums import PhoneNumberStatus
 from providers.errors import ProviderFailure
 from resolvers.delete_phone_number import finish_release
 from resolvers.journal import Journal
+from resolvers.leases import LeaseBusy, trunk_lease
 from resolvers.reservation import drop_reservation
 from resolvers.services import Services
 from resolvers.tidy import tidy_twilio_account
-from resolvers.trunk_lease import TrunkBusy, trunk_lease
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -41,7 +41,7 @@ async def recover_interrupted(services: Services, grace: timedelta) -> int:
             continue
         try:
             finished += await _finish(number, services)
-        except (ProviderFailure, TrunkBusy) as failure:
+        except (ProviderFailure, LeaseBusy) as failure:
             log.warning("recovery of %s must wait: %s", number.id, failure)
     return finished
 

@@ -11,8 +11,8 @@ from models.enums import (
     SipTrunkProvider,
 )
 from resolvers.concurrently import concurrently
+from resolvers.leases import trunk_lease
 from resolvers.services import Services
-from resolvers.trunk_lease import trunk_lease
 
 
 async def release_at_carriers(number: PhoneNumber, services: Services) -> None:

@@ -9,8 +9,9 @@ from typing import Final
 from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from providers.errors import ProviderFailure
-from resolvers.carrier_failure import carrier_failed
+from resolvers.carrier_failure import carrier_failed, lease_busy
 from resolvers.carrier_names import dispatch_rule_name
+from resolvers.leases import LeaseBusy, number_lease
 from resolvers.outcomes import CarrierFailed, FieldProblem, Invalid, Missing
 from resolvers.phone_numbers import get_phone_number
 from resolvers.services import Services
@@ -45,23 +46,36 @@ async def update_phone_number(workspace_id: str, request: UpdateRequest, service
         if PhoneNumberCapability.INBOUND.value not in number.capabilities:
             why = "a verified caller ID places calls only" if number.source == PhoneNumberSource.VERIFIED_CALLER_ID else "the number takes no inbound calls"
             problems.append(FieldProblem("agentId", "NOT_AGENT_BINDABLE", f"{why}; no agent can answer it"))
-    if agent_changes and number.status != PhoneNumberStatus.ACTIVE:
-        problems.append(FieldProblem("id", "NOT_ALLOWED", f"the number is {number.status.value}; try again when it is ACTIVE"))
     if problems:
         return Invalid(tuple(problems))
+    if agent_changes and number.status != PhoneNumberStatus.ACTIVE:
+        return _not_active(number)
 
-    changes: dict = {}
-    if request.label is not KEEP:
-        changes["label"] = request.label or None
-    if agent_changes:
-        try:
-            changes["livekit_dispatch_rule_id"] = await _route_to(number, request.agent_id, services)
-        except ProviderFailure as failure:
-            return carrier_failed(failure)
-        changes["agent_id"] = request.agent_id
-    if changes:
-        await PhoneNumber.filter(id=number.id).update(**changes, updated_at=datetime.now(UTC))
+    if not agent_changes:
+        if request.label is not KEEP:
+            await PhoneNumber.filter(id=number.id).update(label=request.label or None, updated_at=datetime.now(UTC))
+        return await PhoneNumber.get(id=number.id)
+    try:
+        # One binding change at a time per number, so no dispatch rule is made that no row records.
+        async with number_lease(number.id) as number:
+            if number is None or number.status != PhoneNumberStatus.ACTIVE:
+                return Missing(request.id) if number is None else _not_active(number)
+            changes = {"agent_id": request.agent_id}
+            if request.label is not KEEP:
+                changes["label"] = request.label or None
+            if request.agent_id != number.agent_id:
+                changes["livekit_dispatch_rule_id"] = await _route_to(number, request.agent_id, services)
+            await PhoneNumber.filter(id=number.id).update(**changes, updated_at=datetime.now(UTC))
+    except ProviderFailure as failure:
+        return carrier_failed(failure)
+    except LeaseBusy:
+        return lease_busy("livekit")
     return await PhoneNumber.get(id=number.id)
+
+
+def _not_active(number: PhoneNumber) -> Invalid:
+    message = f"the number is {number.status.value}; try again when it is ACTIVE"
+    return Invalid((FieldProblem("id", "NOT_ALLOWED", message),))
 
 
 async def _route_to(number: PhoneNumber, agent_id: str | None, services: Services) -> str | None:

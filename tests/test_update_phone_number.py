@@ -1,5 +1,6 @@
 """updatePhoneNumber end to end: the label, the agent binding through a LiveKit dispatch rule, and refusals."""
 
+import asyncio
 from datetime import datetime
 
 import pytest
@@ -516,3 +517,20 @@ async def test_phone_numbers_filter_by_source_and_agent_follows_bindings(app, te
     assert by_both == {"totalCount": 1, "numbers": [livekit["e164"]]}
     assert by_agent_after_unbinding == {"totalCount": 1, "numbers": [livekit["e164"]]}
     assert by_byoc == {"totalCount": 1, "numbers": [byoc["e164"]]}
+
+
+@EVERY_BINDABLE_SOURCE
+async def test_concurrent_binds_leave_one_rule_and_the_row_records_it(app, tenant, source):
+    # given
+    agents = [await add_agent(tenant.workspace, f"Agent {i}") for i in range(4)]
+    number = await IMPORTERS[source](app, tenant)
+
+    # when
+    results = await asyncio.gather(*(update(tenant, id=number["id"], agentId=agent.id) for agent in agents))
+
+    # then every bind applied in turn; LiveKit holds exactly the one rule the row records, for the last agent
+    assert {r["__typename"] for r in results} == {"UpdatePhoneNumberSuccess"}
+    row = await PhoneNumber.get(id=number["id"])
+    [rule] = dispatch_rules(app)
+    assert rule["id"] == row.livekit_dispatch_rule_id
+    assert rule["agents"] == [row.agent_id]

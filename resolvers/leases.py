@@ -1,0 +1,70 @@
+"""Leases on rows: one operation at a time changes a trunk's or a number's carrier side, in any process.
+
+A lease is a token and an expiry on the row, taken by a conditional update, so it works the same on
+SQLite and PostgreSQL and lapses by itself when its holder crashed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from tortoise.expressions import Q
+from tortoise.models import Model
+
+from models import PhoneNumber, SipTrunk
+
+M = TypeVar("M", bound=Model)
+
+# Long enough for the slowest operation with retries; a crashed holder's lease lapses after it.
+LEASE_DURATION = timedelta(seconds=120)
+WAIT_FOR_LEASE = 30.0
+
+
+class LeaseBusy(Exception):
+    """Another operation held the row for longer than we were willing to wait."""
+
+
+def set_lease_duration(seconds: float) -> None:
+    """Set once at start-up from TRUNKLINE_TRUNK_LEASE; every process of a deployment uses the same."""
+    global LEASE_DURATION
+    LEASE_DURATION = timedelta(seconds=seconds)
+
+
+@asynccontextmanager
+async def lease(model: type[M], row_id: str, *, wait: float = WAIT_FOR_LEASE) -> AsyncIterator[M]:
+    """Hold the row's lease and yield the row as it is now (None when the row is gone)."""
+    token = secrets.token_hex(16)
+    deadline = asyncio.get_running_loop().time() + wait
+    pause = 0.01
+    while not await _take(model, row_id, token):
+        if not await model.exists(id=row_id):
+            yield None
+            return
+        if asyncio.get_running_loop().time() >= deadline:
+            raise LeaseBusy(row_id)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.25)
+    try:
+        yield await model.get_or_none(id=row_id)
+    finally:
+        await model.filter(id=row_id, lease_token=token).update(lease_token=None, lease_expires_at=None)
+
+
+def trunk_lease(trunk_id: str, *, wait: float = WAIT_FOR_LEASE):
+    return lease(SipTrunk, trunk_id, wait=wait)
+
+
+def number_lease(phone_number_id: str, *, wait: float = WAIT_FOR_LEASE):
+    return lease(PhoneNumber, phone_number_id, wait=wait)
+
+
+async def _take(model: type[Model], row_id: str, token: str) -> bool:
+    now = datetime.now(UTC)
+    free = Q(lease_token=None) | Q(lease_expires_at__lt=now)
+    taken = await model.filter(Q(id=row_id) & free).update(lease_token=token, lease_expires_at=now + LEASE_DURATION)
+    return taken == 1
