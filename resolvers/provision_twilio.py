@@ -22,7 +22,7 @@ from providers.twilio import CallerId, IncomingNumber, TwilioAccountClient
 from resolvers.carrier_names import twilio_trunk_name
 from resolvers.concurrently import concurrently
 from resolvers.journal import Journal
-from resolvers.leases import trunk_lease
+from resolvers.leases import LeaseBusy, trunk_lease
 from resolvers.outcomes import FieldProblem, Invalid
 from resolvers.reservation import activate_number
 from resolvers.services import Services
@@ -44,8 +44,7 @@ async def provision(number: PhoneNumber, credentials, agent: Agent | None, journ
         message = f"{number.e164} is neither a phone number nor a verified caller ID on Twilio account {mask_sid(credentials.account_sid)}"
         return Invalid((FieldProblem("e164", "NOT_OWNED", message),))
     if did is not None:
-        account = await remember_account(number.workspace_id, credentials, services)
-        return await provision_did(number, did, account, client, agent, journal, services)
+        return await provision_did(number, did, credentials, client, agent, journal, services)
     return await provision_caller_id(number, caller_id, credentials, agent, journal, services)
 
 
@@ -87,10 +86,24 @@ async def shared_trunk_for(account: TwilioAccount) -> SipTrunk:
         return await SipTrunk.get(twilio_account_id=account.id)
 
 
-async def provision_did(number, did: IncomingNumber, account, client, agent, journal: Journal, services: Services):
-    trunk = await shared_trunk_for(account)
-    await PhoneNumber.filter(id=number.id).update(twilio_account_id=account.id, trunk_id=trunk.id, twilio_phone_number_sid=did.sid)
-    number.twilio_account_id, number.trunk_id = account.id, trunk.id
+async def link_to_shared_trunk(number: PhoneNumber, credentials, services: Services) -> tuple[TwilioAccount, SipTrunk]:
+    """Record the account and its shared trunk on the number. A failed import elsewhere may remove an
+    unused trunk or account row between our read and our write; the foreign keys refuse, and we look again."""
+    for _ in range(3):
+        account = await remember_account(number.workspace_id, credentials, services)
+        trunk = await shared_trunk_for(account)
+        try:
+            await PhoneNumber.filter(id=number.id).update(twilio_account_id=account.id, trunk_id=trunk.id)
+        except IntegrityError:
+            continue
+        number.twilio_account_id, number.trunk_id = account.id, trunk.id
+        return account, trunk
+    raise LeaseBusy(f"shared trunk of {mask_sid(credentials.account_sid)}")
+
+
+async def provision_did(number, did: IncomingNumber, credentials, client, agent, journal: Journal, services: Services):
+    account, trunk = await link_to_shared_trunk(number, credentials, services)
+    await PhoneNumber.filter(id=number.id).update(twilio_phone_number_sid=did.sid)
     async with trunk_lease(trunk.id) as trunk:
         if did.trunk_sid and did.trunk_sid != trunk.twilio_trunk_sid:
             message = f"{number.e164} is on another Elastic SIP trunk of the Twilio account ({did.trunk_sid}); detach it first"

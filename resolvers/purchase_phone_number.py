@@ -74,4 +74,6 @@ async def _buy_and_wire(number: PhoneNumber, agent: Agent | None, journal: Journ
         message = f"{number.e164} cannot be bought ({refused.message}); pick one from availablePhoneNumbers"
         return Invalid((FieldProblem("e164", "NOT_AVAILABLE", message),))
     await PhoneNumber.filter(id=number.id).update(twilio_phone_number_sid=bought.sid)
-    return await provision_did(number, IncomingNumber(bought.sid, bought.phone_number, None), account, client, agent, journal, services)
+    return await provision_did(
+        number, IncomingNumber(bought.sid, bought.phone_number, None), platform, client, agent, journal, services
+    )
