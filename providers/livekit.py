@@ -10,13 +10,11 @@ errors carry no headers, so its calls back off on the retry policy alone.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
@@ -38,7 +36,7 @@ from providers.errors import (
     Unavailable,
 )
 from providers.redact import MASK, scrub
-from providers.retry import RetryPolicy, call_with_retry
+from providers.retry import RetryPolicy, call_with_retry, retry_after_seconds
 
 __all__ = ["AvailableNumber", "InboundTrunk", "LiveKitGateway", "LiveKitNumber", "OutboundTrunk"]
 
@@ -472,7 +470,7 @@ class LiveKitGateway:
                 return raw
             code, msg = _twirp_error(raw, response.status)
             raise _TwirpAnswer(
-                code, msg, status=response.status, retry_after=_retry_after(response.headers.get("Retry-After"))
+                code, msg, status=response.status, retry_after=retry_after_seconds(response.headers.get("Retry-After"))
             )
 
     async def _call(
@@ -535,21 +533,6 @@ def _twirp_error(raw: bytes, status: int) -> tuple[str, str]:
     if not isinstance(body, dict):
         return "unknown", f"HTTP {status}"
     return str(body.get("code") or "unknown"), str(body.get("msg") or f"HTTP {status}")
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date), if any."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
 
 
 def _request_id() -> str:

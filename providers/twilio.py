@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextvars
-import email.utils
 import json
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import aiohttp
@@ -39,7 +37,7 @@ from providers.errors import (
     Unavailable,
 )
 from providers.redact import mask_sid, scrub
-from providers.retry import RetryPolicy, call_with_retry
+from providers.retry import RetryPolicy, call_with_retry, retry_after_seconds
 
 __all__ = [
     "AvailableNumber",
@@ -391,7 +389,7 @@ class TwilioAccountClient:
             )
         status, code, message = _parse_twilio_error(exc)
         message = scrub(f"{describe}: {message}", self._token, secret)
-        retry_after = _retry_after(_last_headers.get())
+        retry_after = retry_after_seconds((_last_headers.get() or {}).get("Retry-After"))
         return _failure_for_status(status, message, code=code, retry_after=retry_after)
 
 
@@ -437,19 +435,3 @@ def _strip_sdk_prefix(message: str) -> str:
     # The SDK prepends its own "Unable to create record: " to Twilio's message.
     prefix, separator, rest = message.partition(": ")
     return rest if separator and prefix.startswith("Unable to") else message
-
-
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date), if any."""
-    value = headers.get("Retry-After") if headers else None
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
