@@ -1,0 +1,252 @@
+"""Real processes for production-shaped tests: `trunkline migrate`, a standalone sandbox, and
+`trunkline serve --workers N` in live mode pointed at that sandbox, each in its own process group."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+import httpx
+from cryptography.fernet import Fernet
+
+from providers.sandbox.server import DEMO_STATE
+
+TRUNKLINE = str(pathlib.Path(sys.executable).with_name("trunkline"))
+_DEMO = json.loads(DEMO_STATE.read_text())
+PLATFORM_ACCOUNT = next(a for a in _DEMO["twilio"]["accounts"] if a.get("platform"))
+CARRIER_VARIABLES = ("TRUNKLINE_", "LIVEKIT_", "TWILIO_")
+TIMESTAMPS = frozenset({"created_at", "updated_at", "assigned_at", "released_at", "date_created", "date_updated"})
+RELEASED = "PHONE_NUMBER_STATUS_RELEASED"
+
+
+def clean_environment(**variables: str) -> dict[str, str]:
+    """This process's environment without any Trunkline or carrier setting, plus `variables`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(CARRIER_VARIABLES)}
+    env.update(variables)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_trunkline(*args: str, database_url: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [TRUNKLINE, *args],
+        env=clean_environment(TRUNKLINE_DATABASE_URL=database_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def migrate(database_url: str) -> subprocess.CompletedProcess:
+    result = run_trunkline("migrate", database_url=database_url)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def create_workspace(database_url: str, name: str, phone_number_limit: int) -> dict[str, str]:
+    result = run_trunkline(
+        "workspace", "create", "--name", name, "--phone-number-limit", str(phone_number_limit), "--json",
+        database_url=database_url,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+async def wait_until(condition: Callable[[], Awaitable[Any]], *, seconds: float, what: str, pause: float = 0.1) -> Any:
+    """Poll until `condition` returns something truthy, for at most `seconds`; returns that value."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = await condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"gave up after {seconds} s waiting for {what}")
+        await asyncio.sleep(pause)
+
+
+@dataclass
+class Process:
+    """A process started in its own session, so that one signal reaches it and every child it forks."""
+
+    popen: subprocess.Popen
+    log_path: pathlib.Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no shutdown code runs anywhere in it."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM the group, and SIGKILL it if it is still there after a few seconds."""
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=8)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
+
+
+def start_process(args: list[str], env: dict[str, str], log_path: pathlib.Path) -> Process:
+    with log_path.open("ab") as log:
+        popen = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return Process(popen, log_path)
+
+
+async def wait_for_http(process: Process, url: str, *, seconds: float = 30.0) -> None:
+    async with httpx.AsyncClient(timeout=1.0) as http:
+
+        async def answers() -> bool:
+            if process.popen.poll() is not None:
+                raise AssertionError(f"the process exited with {process.popen.returncode}:\n{process.log()}")
+            try:
+                return (await http.get(url)).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await wait_until(answers, seconds=seconds, what=f"{url} to answer")
+
+
+@dataclass
+class Sandbox:
+    """A standalone `trunkline sandbox` seeded with the demo state, driven over its control API."""
+
+    process: Process
+    url: str
+    http: httpx.AsyncClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.http = httpx.AsyncClient(base_url=self.url, timeout=10.0)
+
+    async def state(self) -> dict[str, Any]:
+        response = await self.http.get("/__sandbox/state")
+        response.raise_for_status()
+        return response.json()
+
+    async def carriers(self) -> dict[str, Any]:
+        """What exists at Twilio and LiveKit, without timestamps; released LiveKit numbers do not count."""
+        state = await self.state()
+        livekit = state["livekit"]
+        livekit["phone_numbers"] = {
+            number_id: number for number_id, number in livekit["phone_numbers"].items() if number["status"] != RELEASED
+        }
+        return _without_timestamps({"twilio": state["twilio"], "livekit": livekit})
+
+    async def add_fault(self, **rule: Any) -> None:
+        response = await self.http.post("/__sandbox/faults", json=rule)
+        assert response.status_code == 201, response.text
+
+    async def clear_faults(self) -> None:
+        response = await self.http.delete("/__sandbox/faults")
+        assert response.status_code == 204, response.text
+
+    async def requests_to(self, method: str, path_glob: str) -> list[dict[str, Any]]:
+        return [
+            entry
+            for entry in (await self.state())["requests"]
+            if entry["method"] == method and fnmatchcase(entry["path"], path_glob)
+        ]
+
+    async def close(self) -> None:
+        try:
+            await self.http.aclose()
+        finally:
+            self.process.stop()
+
+
+async def start_sandbox(log_dir: pathlib.Path) -> Sandbox:
+    port = free_port()
+    process = start_process(
+        [TRUNKLINE, "sandbox", "--port", str(port)], clean_environment(), log_dir / f"sandbox-{port}.log"
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_for_http(process, url + "/__sandbox/state")
+    except BaseException:
+        process.stop()
+        raise
+    return Sandbox(process, url)
+
+
+@dataclass
+class Server:
+    """`trunkline serve --workers N` on live carriers that are the sandbox."""
+
+    process: Process
+    url: str
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def live_environment(database_url: str, sandbox_url: str, secret_key: str, **extra: str) -> dict[str, str]:
+    return clean_environment(
+        TRUNKLINE_DATABASE_URL=database_url,
+        TRUNKLINE_PROVIDERS="live",
+        TRUNKLINE_SECRET_KEY=secret_key,
+        TWILIO_API_BASE_URL=sandbox_url,
+        TWILIO_TRUNKING_BASE_URL=sandbox_url,
+        TWILIO_ACCOUNT_SID=PLATFORM_ACCOUNT["sid"],
+        TWILIO_AUTH_TOKEN=PLATFORM_ACCOUNT["auth_token"],
+        LIVEKIT_URL=sandbox_url,
+        LIVEKIT_API_KEY=_DEMO["livekit"]["api_key"],
+        LIVEKIT_API_SECRET=_DEMO["livekit"]["api_secret"],
+        LIVEKIT_SIP_URI="sip:test.sip.livekit.cloud",
+        **extra,
+    )
+
+
+async def start_server(env: dict[str, str], log_dir: pathlib.Path, *, workers: int = 3) -> Server:
+    port = free_port()
+    process = start_process(
+        [TRUNKLINE, "serve", "--workers", str(workers), "--port", str(port)], env, log_dir / f"server-{port}.log"
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_for_http(process, url + "/healthz")
+
+        async def every_worker_started() -> bool:
+            return process.log().count("Application startup complete.") >= workers
+
+        await wait_until(every_worker_started, seconds=30, what=f"{workers} workers to start")
+    except BaseException:
+        process.stop()
+        raise
+    return Server(process, url)
+
+
+def new_secret_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+def _without_timestamps(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_timestamps(item) for key, item in value.items() if key not in TIMESTAMPS}
+    if isinstance(value, list):
+        return [_without_timestamps(item) for item in value]
+    return value

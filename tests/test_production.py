@@ -1,0 +1,367 @@
+"""The server as it runs in production: `trunkline serve --workers 3` on PostgreSQL, live carrier clients
+pointed at a standalone sandbox, driven over real HTTP. The cap and number uniqueness hold across worker
+processes, a server killed mid-import or mid-delete is finished by recovery after a restart, and
+migrations build the schema once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import pathlib
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import POSTGRES_URL, create_postgres_database, drop_postgres_database
+from models import migrations
+from tests.graphql_documents import (
+    CREATE_SIP_TRUNK,
+    DEMO_ACCOUNT_SID,
+    DEMO_CREDENTIALS,
+    DEMO_DIDS,
+    IMPORT_PHONE_NUMBER,
+    field_codes,
+)
+from tests.server_processes import (
+    Sandbox,
+    Server,
+    create_workspace,
+    live_environment,
+    migrate,
+    new_secret_key,
+    run_trunkline,
+    start_sandbox,
+    start_server,
+    wait_until,
+)
+
+pytestmark = pytest.mark.skipif(POSTGRES_URL is None, reason="needs PostgreSQL: set TRUNKLINE_TEST_POSTGRES_URL")
+
+WORKERS = 3
+CREATE_AGENT = """
+mutation CreateAgent($name: String!) { createAgent(input: {name: $name}) { ... on CreateAgentSuccess { agent { id } } } }
+"""
+DELETE_PHONE_NUMBER = """
+mutation DeletePhoneNumber($id: ID!) {
+  deletePhoneNumber(id: $id) { __typename ... on DeletePhoneNumberSuccess { deletedId } }
+}"""
+WORKSPACE_COUNT = "query { workspace { phoneNumberCount phoneNumberLimit } }"
+AVAILABLE_AT_LIVEKIT = "query { availablePhoneNumbers(source: LIVEKIT, limit: 1) { e164 } }"
+CARRIER_TABLES = ("phone_number", "sip_trunk", "twilio_account", "carrier_step")
+EVERY_TABLE = {
+    "workspace", "api_key", "agent", "carrier_step", "twilio_account", "sip_trunk", "phone_number", "idempotency_key",
+    "tortoise_migrations",
+}
+
+# A crash is simulated while a carrier call is held up this long; recovery's grace outlasts it, so the
+# carrier has acted on the call before recovery looks.
+CARRIER_DELAY = 2.0
+RECOVERY = {"TRUNKLINE_RECOVERY_GRACE": "3.5", "TRUNKLINE_RECOVERY_INTERVAL": "1"}
+TRUNK_LEASE = {"TRUNKLINE_TRUNK_LEASE": "3"}
+
+
+@dataclass
+class Deployment:
+    """A database, the sandbox carriers, a running server and one workspace's API key."""
+
+    tmp_path: pathlib.Path
+    database_url: str
+    secret_key: str
+    sandbox: Sandbox
+    server: Server | None
+    api_key: str
+    workspace_id: str
+
+    def environment(self, **extra: str) -> dict[str, str]:
+        return live_environment(self.database_url, self.sandbox.url, self.secret_key, **extra)
+
+    async def start(self, **extra: str) -> Server:
+        self.server = await start_server(self.environment(**extra), self.tmp_path, workers=WORKERS)
+        return self.server
+
+    @contextlib.asynccontextmanager
+    async def client(self) -> AsyncIterator[httpx.AsyncClient]:
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        async with httpx.AsyncClient(base_url=self.server.url, headers=headers, timeout=60.0) as http:
+            yield http
+
+    async def rows(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        connection = await asyncpg.connect(self.database_url)
+        try:
+            return await connection.fetch(sql, *args)
+        finally:
+            await connection.close()
+
+    async def table_counts(self) -> dict[str, int]:
+        return {table: len(await self.rows(f"SELECT 1 FROM {table}")) for table in CARRIER_TABLES}
+
+
+@contextlib.asynccontextmanager
+async def deployment(tmp_path: pathlib.Path, *, phone_number_limit: int, **server_settings: str) -> AsyncIterator[Deployment]:
+    """A fresh migrated database, a sandbox and a server; all of them gone again at the end, whatever happened."""
+    async with contextlib.AsyncExitStack() as cleanup:
+        database_url = await create_postgres_database()
+        cleanup.push_async_callback(drop_postgres_database, database_url)
+        migrate(database_url)
+        workspace = create_workspace(database_url, "Acme", phone_number_limit)
+        sandbox = await start_sandbox(tmp_path)
+        cleanup.push_async_callback(sandbox.close)
+        running = Deployment(
+            tmp_path, database_url, new_secret_key(), sandbox, None, workspace["api_key"], workspace["workspace_id"]
+        )
+        cleanup.callback(lambda: running.server and running.server.stop())
+        await running.start(**server_settings)
+        yield running
+
+
+async def graphql(http: httpx.AsyncClient, query: str, variables: dict | None = None) -> dict:
+    response = await http.post("/graphql", json={"query": query, "variables": variables or {}})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+async def import_number(http: httpx.AsyncClient, number_input: dict) -> dict:
+    return (await graphql(http, IMPORT_PHONE_NUMBER, {"input": number_input}))["importPhoneNumber"]
+
+
+def typenames(results: list[dict]) -> Counter:
+    return Counter(result["__typename"] for result in results)
+
+
+def demo_account(carriers: dict) -> dict:
+    return next(account for account in carriers["twilio"]["accounts"] if account["sid"] == DEMO_ACCOUNT_SID)
+
+
+# --- 1 and 2: the cap and number uniqueness across worker processes ------------------------------------------
+
+
+async def test_fifty_concurrent_imports_across_three_workers_take_exactly_the_five_free_slots(tmp_path):
+    async with deployment(tmp_path, phone_number_limit=5) as running, running.client() as http:
+        # given
+        created = await graphql(
+            http, CREATE_SIP_TRUNK, {"input": {"name": "Carrier", "direction": "INBOUND", "allowedAddresses": ["203.0.113.0/24"]}}
+        )
+        trunk_id = created["createSipTrunk"]["sipTrunk"]["id"]
+        numbers = [f"+1212555{line:04d}" for line in range(100, 125)] + [f"+1646555{line:04d}" for line in range(100, 125)]
+        before = await running.sandbox.carriers()
+
+        # when
+        results = await asyncio.gather(
+            *(import_number(http, {"e164": e164, "source": "BYOC", "trunkId": trunk_id}) for e164 in numbers)
+        )
+
+        # then
+        assert typenames(results) == {"ImportPhoneNumberSuccess": 5, "PaymentRequiredError": 45}
+        refusals = [result for result in results if result["__typename"] == "PaymentRequiredError"]
+        assert {(r["code"], r["limit"], r["current"]) for r in refusals} == {("PHONE_NUMBER_LIMIT_REACHED", 5, 5)}
+        imported = {r["phoneNumber"]["e164"] for r in results if r["__typename"] == "ImportPhoneNumberSuccess"}
+        assert (await graphql(http, WORKSPACE_COUNT))["workspace"] == {"phoneNumberCount": 5, "phoneNumberLimit": 5}
+        rows = await running.rows("SELECT e164, status FROM phone_number")
+        assert sorted((row["e164"], row["status"]) for row in rows) == sorted((e164, "ACTIVE") for e164 in imported)
+        carriers = await running.sandbox.carriers()
+        inbound = list(carriers["livekit"]["inbound_trunks"].values())
+        assert [sorted(trunk["numbers"]) for trunk in inbound] == [sorted(imported)]
+        assert carriers["livekit"]["outbound_trunks"] == {}
+        assert carriers["twilio"] == before["twilio"]
+
+
+async def test_twenty_concurrent_imports_of_one_number_across_three_workers_let_exactly_one_through(tmp_path):
+    async with deployment(tmp_path, phone_number_limit=100) as running, running.client() as http:
+        did = DEMO_DIDS[0]
+        (offered,) = (await graphql(http, AVAILABLE_AT_LIVEKIT))["availablePhoneNumbers"]
+
+        # when: one Twilio DID, twenty times at once
+        twilio_results = await asyncio.gather(
+            *(import_number(http, {"e164": did, "source": "TWILIO", "twilio": DEMO_CREDENTIALS}) for _ in range(20))
+        )
+        # and one LiveKit number, twenty times at once
+        livekit_results = await asyncio.gather(
+            *(import_number(http, {"e164": offered["e164"], "source": "LIVEKIT"}) for _ in range(20))
+        )
+
+        # then
+        for results in (twilio_results, livekit_results):
+            assert typenames(results) == {"ImportPhoneNumberSuccess": 1, "ValidationError": 19}
+            refusals = [result for result in results if result["__typename"] == "ValidationError"]
+            assert [(r["code"], field_codes(r)) for r in refusals] == [("VALIDATION_FAILED", [("e164", "ALREADY_EXISTS")])] * 19
+        rows = await running.rows("SELECT e164, status FROM phone_number ORDER BY e164")
+        assert sorted((row["e164"], row["status"]) for row in rows) == sorted([(did, "ACTIVE"), (offered["e164"], "ACTIVE")])
+        carriers = await running.sandbox.carriers()
+        account = demo_account(carriers)
+        (twilio_trunk,) = account["trunks"]
+        assert [n["trunk_sid"] for n in account["incoming_phone_numbers"] if n["phone_number"] == did] == [twilio_trunk["sid"]]
+        assert len(twilio_trunk["phone_number_sids"]) == 1
+        assert [trunk["numbers"] for trunk in carriers["livekit"]["inbound_trunks"].values()] == [[did]]
+        assert [trunk["numbers"] for trunk in carriers["livekit"]["outbound_trunks"].values()] == [[did]]
+        held_at_livekit = [n["e164_format"] for n in carriers["livekit"]["phone_numbers"].values()]
+        assert held_at_livekit == [offered["e164"]]
+        assert (await graphql(http, WORKSPACE_COUNT))["workspace"]["phoneNumberCount"] == 2
+
+
+# --- 3: a server killed mid-operation; recovery after the restart ------------------------------------------
+
+TWILIO_API = "/2010-04-01/Accounts/*"
+TWILIO_FLOW_STEPS = [
+    pytest.param("POST", TWILIO_API + "/SIP/CredentialLists.json", "twilio.create_credential_list", id="create-credential-list"),
+    pytest.param("POST", "/v1/Trunks", "twilio.create_trunk", id="create-twilio-trunk"),
+    pytest.param("POST", "/v1/Trunks/*/OriginationUrls", "twilio.add_origination_url", id="add-origination-url"),
+    pytest.param("POST", "/v1/Trunks/*/CredentialLists", "twilio.attach_credential_list", id="attach-credential-list"),
+    pytest.param("POST", "/v1/Trunks/*/PhoneNumbers", "twilio.attach_number", id="attach-number"),
+    pytest.param(
+        "POST", "/twirp/livekit.SIP/CreateSIPInboundTrunk", "livekit.create_inbound_trunk", id="create-livekit-inbound-trunk"
+    ),
+    pytest.param(
+        "POST", "/twirp/livekit.SIP/CreateSIPOutboundTrunk", "livekit.create_outbound_trunk", id="create-livekit-outbound-trunk"
+    ),
+    pytest.param("POST", "/twirp/livekit.SIP/CreateSIPDispatchRule", "livekit.create_dispatch_rule", id="create-dispatch-rule"),
+]
+
+
+async def held_up_then_killed(running: Deployment, method: str, path: str, operation) -> None:
+    """Hold the carrier call at `path` up, start `operation`, and SIGKILL the server once the call arrived."""
+    await running.sandbox.add_fault(method=method, path=path, delay=CARRIER_DELAY, times=1)
+    async with running.client() as http:
+        request = asyncio.ensure_future(operation(http))
+        try:
+            await wait_until(
+                lambda: running.sandbox.requests_to(method, path), seconds=15, what=f"{method} {path} to reach the carrier"
+            )
+            assert not request.done(), request.result()
+            running.server.kill()
+        finally:
+            with contextlib.suppress(httpx.HTTPError):
+                await asyncio.wait_for(request, timeout=10)
+    await running.sandbox.clear_faults()
+
+    # The carrier carries the held-up call out although nobody is left to hear the answer; the sandbox
+    # logs the reply as dropped once its handler has run.
+    async def carried_out() -> list[dict]:
+        return [entry for entry in await running.sandbox.requests_to(method, path) if entry["status"] or entry.get("dropped")]
+
+    await wait_until(carried_out, seconds=CARRIER_DELAY + 10, what=f"the carrier to carry out {method} {path}")
+
+
+async def recovered(running: Deployment) -> None:
+    """Restart with a short grace, and wait until recovery has finished every number it had to."""
+
+    async def nothing_in_flight() -> bool:
+        statuses = await running.rows("SELECT status FROM phone_number WHERE status IN ('PROVISIONING', 'RELEASING')")
+        return not statuses
+
+    await running.start(**RECOVERY, **TRUNK_LEASE)
+    await wait_until(nothing_in_flight, seconds=30, what="recovery to finish the interrupted operation")
+
+    # The slot is freed before the account's rows are tidied; give that a moment, then check exactly.
+    async def tidied() -> bool:
+        return not any((await running.table_counts()).values())
+
+    with contextlib.suppress(AssertionError):
+        await wait_until(tidied, seconds=5, what="the twilio account's rows to be tidied")
+
+
+@pytest.mark.parametrize(("method", "path", "action"), TWILIO_FLOW_STEPS)
+async def test_import_killed_while_a_twilio_flow_step_is_in_flight_is_undone_by_recovery_after_restart(
+    tmp_path, method, path, action
+):
+    async with deployment(tmp_path, phone_number_limit=5, **TRUNK_LEASE) as running:
+        # given
+        async with running.client() as http:
+            agent_id = (await graphql(http, CREATE_AGENT, {"name": "Receptionist"}))["createAgent"]["agent"]["id"]
+        number_input = {"e164": DEMO_DIDS[0], "source": "TWILIO", "twilio": DEMO_CREDENTIALS, "agentId": agent_id}
+        before = await running.sandbox.carriers()
+
+        # when
+        await held_up_then_killed(running, method, path, lambda http: import_number(http, number_input))
+        assert [row["status"] for row in await running.rows("SELECT status FROM phone_number")] == ["PROVISIONING"]
+        started = await running.rows("SELECT action FROM carrier_step WHERE state = 'STARTED'")
+        assert action in [row["action"] for row in started]
+        await recovered(running)
+
+        # then: nothing at the carriers that the database does not own
+        after = await running.sandbox.carriers()
+        account = demo_account(after)
+        assert account["trunks"] == []
+        assert account["credential_lists"] == []
+        assert [n["trunk_sid"] for n in account["incoming_phone_numbers"] if n["phone_number"] == DEMO_DIDS[0]] == [None]
+        assert after["livekit"]["inbound_trunks"] == {}
+        assert after["livekit"]["outbound_trunks"] == {}
+        assert after["livekit"]["dispatch_rules"] == {}
+        assert after == before
+        assert await running.table_counts() == dict.fromkeys(("phone_number", "sip_trunk", "twilio_account", "carrier_step"), 0)
+        async with running.client() as http:
+            assert (await graphql(http, WORKSPACE_COUNT))["workspace"]["phoneNumberCount"] == 0
+            retried = await import_number(http, number_input)
+        assert retried["__typename"] == "ImportPhoneNumberSuccess", retried
+        assert retried["phoneNumber"]["status"] == "ACTIVE"
+
+
+async def test_delete_killed_while_detaching_from_the_twilio_trunk_is_finished_by_recovery_after_restart(tmp_path):
+    async with deployment(tmp_path, phone_number_limit=5, **TRUNK_LEASE) as running:
+        # given
+        before = await running.sandbox.carriers()
+        async with running.client() as http:
+            agent_id = (await graphql(http, CREATE_AGENT, {"name": "Receptionist"}))["createAgent"]["agent"]["id"]
+            number_input = {"e164": DEMO_DIDS[0], "source": "TWILIO", "twilio": DEMO_CREDENTIALS, "agentId": agent_id}
+            imported = await import_number(http, number_input)
+        assert imported["__typename"] == "ImportPhoneNumberSuccess", imported
+        phone_number_id = imported["phoneNumber"]["id"]
+
+        # when
+        await held_up_then_killed(
+            running,
+            "DELETE",
+            "/v1/Trunks/*/PhoneNumbers/*",
+            lambda http: graphql(http, DELETE_PHONE_NUMBER, {"id": phone_number_id}),
+        )
+        assert [row["status"] for row in await running.rows("SELECT status FROM phone_number")] == ["RELEASING"]
+        await recovered(running)
+
+        # then
+        assert await running.sandbox.carriers() == before
+        assert await running.table_counts() == dict.fromkeys(("phone_number", "sip_trunk", "twilio_account", "carrier_step"), 0)
+        async with running.client() as http:
+            assert (await graphql(http, WORKSPACE_COUNT))["workspace"]["phoneNumberCount"] == 0
+
+
+# --- 4: migrations ---------------------------------------------------------------------------------------
+
+
+async def test_migrate_builds_every_table_on_an_empty_database_and_a_second_run_changes_nothing():
+    database_url = await create_postgres_database()
+    try:
+
+        async def schema() -> tuple[set[str], list[tuple], list[tuple]]:
+            connection = await asyncpg.connect(database_url)
+            try:
+                tables = await connection.fetch(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+                )
+                columns = await connection.fetch(
+                    "SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns "
+                    "WHERE table_schema = 'public' ORDER BY table_name, column_name"
+                )
+                applied = await connection.fetch("SELECT * FROM tortoise_migrations ORDER BY 1") if tables else []
+            finally:
+                await connection.close()
+            return {row["table_name"] for row in tables}, [tuple(row) for row in columns], [tuple(row) for row in applied]
+
+        assert (await schema())[0] == set()
+
+        first = run_trunkline("migrate", database_url=database_url)
+        assert first.returncode == 0, first.stderr
+        tables, columns, applied = await schema()
+        assert tables == EVERY_TABLE
+        assert len(applied) == len(list(pathlib.Path(migrations.__file__).parent.glob("0*.py")))
+
+        second = run_trunkline("migrate", database_url=database_url)
+        assert second.returncode == 0, second.stderr
+        assert await schema() == (tables, columns, applied)
+    finally:
+        await drop_postgres_database(database_url)
