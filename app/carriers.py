@@ -38,7 +38,7 @@ class Carriers:
 @asynccontextmanager
 async def carriers(settings: Settings) -> AsyncIterator[Carriers]:
     secrets = load_secret_box(settings)
-    set_lease_duration(settings.trunk_lease)
+    set_lease_duration(settings.lease)
     sandbox = None
     if settings.is_live:
         twilio_api = settings.twilio_api_base_url

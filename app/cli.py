@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import socket
 import subprocess
@@ -16,6 +15,7 @@ import urllib.request
 from collections.abc import Awaitable, Callable
 
 from app import db
+from app.logs import configure_logging
 from app.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
 from models.ids import is_valid_id
 
@@ -148,7 +148,7 @@ def _apikey_revoke(args: argparse.Namespace, settings: Settings) -> int:
 def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
     from providers.sandbox.server import run_sandbox
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     print(f"sandbox carriers on http://{args.host}:{args.port} (state: GET /__sandbox/state)", flush=True)
     run_sandbox(args.host, args.port, settings.sandbox_state)
     return 0
@@ -159,7 +159,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from app.demo import ensure_demo_workspace
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     if settings.is_sqlite:
         asyncio.run(db.migrate(settings.database_url))
     if settings.database_url == DEFAULT_DATABASE_URL and not settings.is_live:

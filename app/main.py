@@ -16,6 +16,7 @@ from app.db import tortoise_config
 from app.graphql_view import TrunklineGraphQL
 from app.health import healthz, readyz
 from app.idempotency import purge_expired_keys
+from app.logs import configure_logging
 from app.settings import Settings
 from resolvers.recovery import recover_interrupted
 from schema.schema import build_schema
@@ -60,4 +61,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 def app_from_env() -> Starlette:
     """uvicorn's factory for `trunkline serve`: settings from the process environment."""
+    configure_logging()
     return create_app(Settings.from_env())

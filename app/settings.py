@@ -38,7 +38,7 @@ class Settings:
     provider_timeout: float = 10.0
     recovery_grace: float = 600.0
     recovery_interval: float = 60.0
-    trunk_lease: float = 120.0
+    lease: float = 120.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -67,7 +67,7 @@ class Settings:
             provider_timeout=_positive_float(env, "TRUNKLINE_PROVIDER_TIMEOUT", 10.0),
             recovery_grace=_positive_float(env, "TRUNKLINE_RECOVERY_GRACE", 600.0),
             recovery_interval=_positive_float(env, "TRUNKLINE_RECOVERY_INTERVAL", 60.0),
-            trunk_lease=_positive_float(env, "TRUNKLINE_TRUNK_LEASE", 120.0),
+            lease=_positive_float(env, "TRUNKLINE_LEASE", 120.0),
         )
         if settings.is_live:
             settings.check_live()

@@ -30,7 +30,7 @@ class LeaseBusy(Exception):
 
 
 def set_lease_duration(seconds: float) -> None:
-    """Set once at start-up from TRUNKLINE_TRUNK_LEASE; every process of a deployment uses the same."""
+    """Set once at start-up from TRUNKLINE_LEASE; every process of a deployment uses the same."""
     global LEASE_DURATION
     LEASE_DURATION = timedelta(seconds=seconds)
 

@@ -62,7 +62,7 @@ EVERY_TABLE = {
 # carrier has acted on the call before recovery looks.
 CARRIER_DELAY = 2.0
 RECOVERY = {"TRUNKLINE_RECOVERY_GRACE": "3.5", "TRUNKLINE_RECOVERY_INTERVAL": "1"}
-TRUNK_LEASE = {"TRUNKLINE_TRUNK_LEASE": "3"}
+LEASE = {"TRUNKLINE_LEASE": "3"}
 
 
 @dataclass
@@ -255,7 +255,7 @@ async def recovered(running: Deployment) -> None:
         statuses = await running.rows("SELECT status FROM phone_number WHERE status IN ('PROVISIONING', 'RELEASING')")
         return not statuses
 
-    await running.start(**RECOVERY, **TRUNK_LEASE)
+    await running.start(**RECOVERY, **LEASE)
     await wait_until(nothing_in_flight, seconds=30, what="recovery to finish the interrupted operation")
 
     # The slot is freed before the account's rows are tidied; give that a moment, then check exactly.
@@ -270,7 +270,7 @@ async def recovered(running: Deployment) -> None:
 async def test_import_killed_while_a_twilio_flow_step_is_in_flight_is_undone_by_recovery_after_restart(
     tmp_path, method, path, action
 ):
-    async with deployment(tmp_path, phone_number_limit=5, **TRUNK_LEASE) as running:
+    async with deployment(tmp_path, phone_number_limit=5, **LEASE) as running:
         # given
         async with running.client() as http:
             agent_id = (await graphql(http, CREATE_AGENT, {"name": "Receptionist"}))["createAgent"]["agent"]["id"]
@@ -303,7 +303,7 @@ async def test_import_killed_while_a_twilio_flow_step_is_in_flight_is_undone_by_
 
 
 async def test_delete_killed_while_detaching_from_the_twilio_trunk_is_finished_by_recovery_after_restart(tmp_path):
-    async with deployment(tmp_path, phone_number_limit=5, **TRUNK_LEASE) as running:
+    async with deployment(tmp_path, phone_number_limit=5, **LEASE) as running:
         # given
         before = await running.sandbox.carriers()
         async with running.client() as http:
