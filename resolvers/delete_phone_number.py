@@ -38,7 +38,9 @@ async def delete_phone_number(workspace_id: str, phone_number_id: str, services:
             retryable=True,
         )
     try:
-        await finish_release(number, services)
+        async with number_lease(number.id) as current:
+            if current is not None:  # else another delete finished it meanwhile
+                await finish_release(current, services)
     except ProviderFailure as failure:
         return carrier_failed(failure, after=AFTER_FAILED_DELETE)
     except LeaseBusy:
@@ -47,11 +49,9 @@ async def delete_phone_number(workspace_id: str, phone_number_id: str, services:
 
 
 async def finish_release(number: PhoneNumber, services: Services) -> None:
-    """Release a RELEASING number at its carriers, then drop the row and whatever only it used."""
-    async with number_lease(number.id) as current:
-        if current is None:
-            return  # another delete finished it meanwhile
-        await release_at_carriers(current, services)
-        await PhoneNumber.filter(id=number.id).delete()
+    """Release a RELEASING number at its carriers, then drop the row and whatever only it used.
+    The caller holds the number's lease."""
+    await release_at_carriers(number, services)
+    await PhoneNumber.filter(id=number.id).delete()
     if number.twilio_account_id:
         await tidy_twilio_account(number.twilio_account_id)

@@ -16,7 +16,7 @@ from models.enums import PhoneNumberStatus
 from providers.errors import ProviderFailure
 from resolvers.delete_phone_number import finish_release
 from resolvers.journal import Journal
-from resolvers.leases import LeaseBusy, trunk_lease
+from resolvers.leases import LeaseBusy, number_lease, trunk_lease
 from resolvers.reservation import drop_reservation
 from resolvers.services import Services
 from resolvers.tidy import tidy_twilio_account
@@ -36,14 +36,20 @@ async def recover_interrupted(services: Services, grace: timedelta) -> int:
     for number in stale:
         if await CarrierStep.filter(owner_id=number.id, updated_at__gte=cutoff).exists():
             continue  # still moving
-        # The claim: only the process whose update lands handles the number this round.
-        if not await PhoneNumber.filter(id=number.id, updated_at=number.updated_at).update(updated_at=now):
-            continue
         try:
-            finished += await _finish(number, services)
+            finished += await _claim_and_finish(number, now, services)
         except (ProviderFailure, LeaseBusy) as failure:
             log.warning("recovery of %s must wait: %s", number.id, failure)
     return finished
+
+
+async def _claim_and_finish(number: PhoneNumber, now: datetime, services: Services) -> bool:
+    """The number's lease makes one process its handler; the bumped updated_at spaces out the next try."""
+    async with number_lease(number.id, wait=0) as current:
+        if current is None or (current.status, current.updated_at) != (number.status, number.updated_at):
+            return False  # another process handled it meanwhile
+        await PhoneNumber.filter(id=number.id).update(updated_at=now)
+        return await _finish(current, services)
 
 
 async def _finish(number: PhoneNumber, services: Services) -> bool:
