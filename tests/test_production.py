@@ -209,6 +209,9 @@ async def test_twenty_concurrent_imports_of_one_number_across_three_workers_let_
 
 TWILIO_API = "/2010-04-01/Accounts/*"
 TWILIO_FLOW_STEPS = [
+    # The look-ups change nothing at the carriers, so they journal nothing; the reservation alone is left.
+    pytest.param("GET", TWILIO_API + "/IncomingPhoneNumbers.json", None, id="look-up-incoming-number"),
+    pytest.param("GET", TWILIO_API + "/OutgoingCallerIds.json", None, id="look-up-caller-id"),
     pytest.param("POST", TWILIO_API + "/SIP/CredentialLists.json", "twilio.create_credential_list", id="create-credential-list"),
     pytest.param("POST", "/v1/Trunks", "twilio.create_trunk", id="create-twilio-trunk"),
     pytest.param("POST", "/v1/Trunks/*/OriginationUrls", "twilio.add_origination_url", id="add-origination-url"),
@@ -281,7 +284,11 @@ async def test_import_killed_while_a_twilio_flow_step_is_in_flight_is_undone_by_
         await held_up_then_killed(running, method, path, lambda http: import_number(http, number_input))
         assert [row["status"] for row in await running.rows("SELECT status FROM phone_number")] == ["PROVISIONING"]
         started = await running.rows("SELECT action FROM carrier_step WHERE state = 'STARTED'")
-        assert action in [row["action"] for row in started]
+        actions = [row["action"] for row in started]
+        if action is None:
+            assert actions == []
+        else:
+            assert action in actions
         await recovered(running)
 
         # then: nothing at the carriers that the database does not own
