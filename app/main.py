@@ -10,7 +10,7 @@ from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
 from app.auth import ApiKeyBackend, unauthenticated
-from app.background import background, every
+from app.background import every
 from app.carriers import carriers
 from app.db import tortoise_config
 from app.graphql_view import TrunklineGraphQL
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             async def recover_interrupted_operations() -> None:
                 await recover_interrupted(running.services, grace)
 
-            async with background(every(settings.recovery_interval, recover_interrupted_operations, purge_expired_keys)):
+            async with every(settings.recovery_interval, recover_interrupted_operations, purge_expired_keys):
                 yield
 
     graphql = TrunklineGraphQL(
