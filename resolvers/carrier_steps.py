@@ -8,6 +8,7 @@ A STARTED create left no id behind, so it is looked up by the name we gave it (c
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from models import SipTrunk, StepState, TwilioAccount
@@ -80,26 +81,19 @@ async def _(context: UndoContext, params: Params, state: StepState) -> None:
         await context.livekit.release_number(number_id)
 
 
-@undoes("livekit.create_inbound_trunk")
-async def _(context: UndoContext, params: Params, state: StepState) -> None:
+async def _undo_livekit_trunk(context: UndoContext, params: Params, state: StepState, direction: str) -> None:
     if state is StepState.DONE:
         made = [params["livekit_trunk_id"]]
     else:
-        made = await context.livekit.find_inbound_trunk_ids(livekit_trunk_name(params["trunk_id"]))
+        find = context.livekit.find_inbound_trunk_ids if direction == "inbound" else context.livekit.find_outbound_trunk_ids
+        made = await find(livekit_trunk_name(params["trunk_id"]))
     for livekit_trunk_id in made:
         await context.livekit.delete_trunk(livekit_trunk_id)
-    await _forget_on_trunk(params["trunk_id"], "livekit_inbound_trunk_id")
+    await _forget_on_trunk(params["trunk_id"], f"livekit_{direction}_trunk_id")
 
 
-@undoes("livekit.create_outbound_trunk")
-async def _(context: UndoContext, params: Params, state: StepState) -> None:
-    if state is StepState.DONE:
-        made = [params["livekit_trunk_id"]]
-    else:
-        made = await context.livekit.find_outbound_trunk_ids(livekit_trunk_name(params["trunk_id"]))
-    for livekit_trunk_id in made:
-        await context.livekit.delete_trunk(livekit_trunk_id)
-    await _forget_on_trunk(params["trunk_id"], "livekit_outbound_trunk_id")
+undoes("livekit.create_inbound_trunk")(partial(_undo_livekit_trunk, direction="inbound"))
+undoes("livekit.create_outbound_trunk")(partial(_undo_livekit_trunk, direction="outbound"))
 
 
 @undoes("livekit.add_inbound_number")
