@@ -105,7 +105,7 @@ class Query:
         area_code: str | None = None,
         limit: int | None = 20,
     ) -> list[AvailablePhoneNumber]:
-        current_workspace(info)
+        current_workspace(info)  # offers are shown to a workspace's key only
         try:
             offered = await available_numbers.available_phone_numbers(
                 StoredSource((source or PhoneNumberSource.TWILIO_PURCHASED).value),
