@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     sandbox = commands.add_parser("sandbox", help="run the Twilio and LiveKit emulators alone")
     sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8790, help="port to listen on (default 8790)")
+    sandbox.add_argument("--fault-seed", type=int, metavar="N",
+                         help="seed the dice of fault rules with a probability, to replay a chaos run")
     sandbox.set_defaults(handler=_sandbox)
 
     migrate = commands.add_parser("migrate", help="apply pending database migrations")
@@ -150,7 +152,7 @@ def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
 
     configure_logging()
     print(f"sandbox carriers on http://{args.host}:{args.port} (state: GET /__sandbox/state)", flush=True)
-    run_sandbox(args.host, args.port, settings.sandbox_state)
+    run_sandbox(args.host, args.port, settings.sandbox_state, args.fault_seed)
     return 0
 
 

@@ -1,8 +1,8 @@
 """The sandbox: Twilio and LiveKit emulators in one aiohttp app, with fault injection and a request log.
 
-Control endpoints live under `/__sandbox/`: `faults` (see `providers.sandbox.faults`) and `state`,
-which returns both emulators' state and the log of carrier requests (method, path, status; no
-query strings, headers or bodies, so no secrets).
+Control endpoints live under `/__sandbox/`: `faults` and `faults/seed` (see
+`providers.sandbox.faults`) and `state`, which returns both emulators' state and the log of
+carrier requests (method, path, status; no query strings, headers or bodies, so no secrets).
 """
 
 from __future__ import annotations
@@ -31,6 +31,15 @@ REQUEST_LOG = web.AppKey("request_log", deque)
 
 
 def _request_log_middleware(log: deque[dict[str, Any]]) -> Middleware:
+    def record(entry: dict[str, Any], request: web.Request, status: int) -> None:
+        # A dropped connection never carries the status of the reply built for it. This is checked
+        # once the answer is ready, so an "after" fault that drops or delays is logged as the client
+        # saw it (a client that gave up during the delay also finds the connection gone).
+        if request.transport is None or request.transport.is_closing():
+            entry["dropped"] = True
+        else:
+            entry["status"] = status
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(CONTROL_PREFIX):
@@ -40,13 +49,9 @@ def _request_log_middleware(log: deque[dict[str, Any]]) -> Middleware:
         try:
             response = await handler(request)
         except web.HTTPException as error:
-            entry["status"] = error.status
+            record(entry, request, error.status)
             raise
-        # A dropped connection never carries the status of the reply built for it.
-        if request.transport is None or request.transport.is_closing():
-            entry["dropped"] = True
-        else:
-            entry["status"] = response.status
+        record(entry, request, response.status)
         return response
 
     return middleware
@@ -62,9 +67,10 @@ async def _state(request: web.Request) -> web.Response:
     })
 
 
-def create_sandbox_app(seed: dict[str, Any]) -> web.Application:
-    """Build the sandbox from a seed `{"twilio": {...}, "livekit": {...}}`."""
-    faults = Faults()
+def create_sandbox_app(seed: dict[str, Any], *, fault_seed: int | None = None) -> web.Application:
+    """Build the sandbox from a seed `{"twilio": {...}, "livekit": {...}}`; `fault_seed` seeds the
+    dice of fault rules with a `probability`, so a chaos run can be replayed."""
+    faults = Faults(fault_seed)
     log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
     # The log sits outside the faults so that injected answers and drops are logged too.
     app = web.Application(middlewares=[_request_log_middleware(log), fault_middleware(faults)])

@@ -1,15 +1,29 @@
 """Fault injection for the sandbox: make chosen carrier calls fail, stall or lose their connection.
 
 A rule matches a request by method (or `*`) and by an fnmatch glob on the URL path (query string
-excluded; `*` also crosses `/`). It then waits `delay` seconds, and answers `status` with `body`,
-or drops the connection, or, with only a delay, lets the request through. It applies to the next
-`times` matching requests, or to all of them when `times` is None. The first matching rule wins.
+excluded; `*` also crosses `/`). It applies to the next `times` matching requests, or to all of them
+when `times` is None. The first matching rule that takes the request wins.
+
+`when` says on which side of the carrier's work the fault strikes:
+
+- "before" (the default): wait `delay` seconds, then answer `status` with `body`, or drop the
+  connection, or, with only a delay, let the request through. The carrier never acted.
+- "after": the real handler runs first and its effect on the emulator state stays; then wait
+  `delay` seconds and answer `status` with `body` (acted, but answered an error), or drop the
+  connection (acted, then the connection broke), or, with only a delay, send the real answer
+  late (acted; a client whose timeout is shorter gives up without knowing).
+
+`probability` (in (0, 1], default 1) is the chance that a matching request takes the rule. A
+request that does not is not counted against `times` and goes on to the next matching rule. The
+draws come from `Faults.random`, seeded by `Faults(seed=...)` or `POST /__sandbox/faults/seed`,
+so a chaos run can be replayed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fnmatch
+import random
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -17,6 +31,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 CONTROL_PREFIX = "/__sandbox/"
+WHEN = ("before", "after")
 
 
 @dataclass
@@ -29,6 +44,8 @@ class FaultRule:
     delay: float = 0.0
     drop: bool = False
     times: int | None = None
+    when: str = "before"
+    probability: float = 1.0
 
     def __post_init__(self) -> None:
         self.method = self.method.upper()
@@ -42,6 +59,12 @@ class FaultRule:
             raise ValueError(f"delay must be zero or more seconds, got {self.delay!r}")
         if self.times is not None and self.times < 1:
             raise ValueError(f"times must be at least 1 or None (always), got {self.times!r}")
+        if self.when not in WHEN:
+            raise ValueError(f"when must be 'before' or 'after', got {self.when!r}")
+        # bool is an int in Python, but `true` is no probability.
+        if isinstance(self.probability, bool) or not isinstance(self.probability, (int, float)) \
+                or not 0 < self.probability <= 1:
+            raise ValueError(f"probability must be a number in (0, 1], got {self.probability!r}")
 
     def matches(self, method: str, path: str) -> bool:
         return self.method in ("*", method.upper()) and fnmatch.fnmatchcase(path, self.path)
@@ -51,10 +74,11 @@ class FaultRule:
 
 
 class Faults:
-    """The active fault rules, in the order they were added."""
+    """The active fault rules, in the order they were added, and the dice for `probability`."""
 
-    def __init__(self) -> None:
+    def __init__(self, seed: int | None = None) -> None:
         self.rules: list[FaultRule] = []
+        self.random = random.Random(seed)
 
     def add(
         self,
@@ -67,24 +91,33 @@ class Faults:
         delay: float = 0.0,
         drop: bool = False,
         times: int | None = None,
+        when: str = "before",
+        probability: float = 1.0,
     ) -> FaultRule:
         """Add a rule; see the module docstring for what each argument does."""
-        rule = FaultRule(method, path, status, body, dict(headers or {}), delay, drop, times)
+        rule = FaultRule(method, path, status, body, dict(headers or {}), delay, drop, times, when, probability)
         self.rules.append(rule)
         return rule
 
     def clear(self) -> None:
         self.rules.clear()
 
+    def seed(self, seed: int | None) -> None:
+        self.random.seed(seed)
+
     def take(self, method: str, path: str) -> FaultRule | None:
-        """The first rule matching this request, counting it as used once."""
+        """The first matching rule that this request takes, counting it as used once."""
         for rule in self.rules:
-            if rule.matches(method, path):
-                if rule.times is not None:
-                    rule.times -= 1
-                    if rule.times == 0:
-                        self.rules.remove(rule)
-                return rule
+            if not rule.matches(method, path):
+                continue
+            # Certain rules draw nothing, so adding one does not shift a seeded run's sequence.
+            if rule.probability < 1 and self.random.random() >= rule.probability:
+                continue
+            if rule.times is not None:
+                rule.times -= 1
+                if rule.times == 0:
+                    self.rules.remove(rule)
+            return rule
         return None
 
     def snapshot(self) -> list[dict[str, Any]]:
@@ -96,6 +129,31 @@ def _fault_response(rule: FaultRule) -> web.Response:
     return web.json_response(body, status=rule.status, headers=rule.headers)
 
 
+def _drop(request: web.Request) -> web.Response:
+    if request.transport is not None:
+        request.transport.close()
+    # Nothing reaches the client: aiohttp finds the transport closed and drops this reply.
+    return web.Response(status=500)
+
+
+async def _after(rule: FaultRule, request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Let the carrier act, then spoil or delay its answer."""
+    try:
+        answer: web.StreamResponse | web.HTTPException = await handler(request)
+    except web.HTTPException as error:
+        answer = error
+    # The handler is not cancelled if the client gives up meanwhile (aiohttp's default), so the
+    # state change above stands either way.
+    await asyncio.sleep(rule.delay)
+    if rule.drop:
+        return _drop(request)
+    if rule.status is not None:
+        return _fault_response(rule)
+    if isinstance(answer, web.HTTPException):
+        raise answer
+    return answer
+
+
 def fault_middleware(faults: Faults) -> Middleware:
     """An aiohttp middleware applying `faults` to every request outside the control paths."""
 
@@ -104,16 +162,15 @@ def fault_middleware(faults: Faults) -> Middleware:
         rule = None if request.path.startswith(CONTROL_PREFIX) else faults.take(request.method, request.path)
         if rule is None:
             return await handler(request)
+        if rule.when == "after":
+            return await _after(rule, request, handler)
         if rule.delay:
             # Like a slow carrier, the request is received in full first; it is then carried out
             # even if the client gave up waiting, which is what makes a timed-out create ambiguous.
             await request.read()
             await asyncio.sleep(rule.delay)
         if rule.drop:
-            if request.transport is not None:
-                request.transport.close()
-            # Nothing reaches the client: aiohttp finds the transport closed and drops this reply.
-            return web.Response(status=500)
+            return _drop(request)
         if rule.status is not None:
             return _fault_response(rule)
         return await handler(request)
@@ -131,7 +188,8 @@ def _rule_from_json(data: Any) -> FaultRule:
 
 
 def setup_fault_routes(app: web.Application, faults: Faults) -> None:
-    """`GET`/`POST`/`DELETE /__sandbox/faults`: list, add (an object or a list of them), clear."""
+    """`GET`/`POST`/`DELETE /__sandbox/faults`: list, add (an object or a list of them), clear;
+    `POST /__sandbox/faults/seed` with `{"seed": <int>}`: reseed the dice for `probability`."""
 
     async def add(request: web.Request) -> web.Response:
         try:
@@ -151,6 +209,18 @@ def setup_fault_routes(app: web.Application, faults: Faults) -> None:
         faults.clear()
         return web.Response(status=204)
 
+    async def reseed(request: web.Request) -> web.Response:
+        try:
+            data = await request.json()
+        except ValueError:
+            data = None
+        seed = data.get("seed") if isinstance(data, dict) else None
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            return web.json_response({"error": 'expected a JSON object {"seed": <integer>}'}, status=400)
+        faults.seed(seed)
+        return web.Response(status=204)
+
     app.router.add_get(CONTROL_PREFIX + "faults", listing)
     app.router.add_post(CONTROL_PREFIX + "faults", add)
     app.router.add_delete(CONTROL_PREFIX + "faults", clear)
+    app.router.add_post(CONTROL_PREFIX + "faults/seed", reseed)

@@ -79,9 +79,10 @@ async def start_sandbox(
     port: int = 0,
     state_path: str | None = None,
     seed: dict[str, Any] | None = None,
+    fault_seed: int | None = None,
 ) -> RunningSandbox:
     """Serve the sandbox in the running loop; port 0 picks a free one. `seed` skips reading a file."""
-    app = create_sandbox_app(seed if seed is not None else load_seed(state_path))
+    app = create_sandbox_app(seed if seed is not None else load_seed(state_path), fault_seed=fault_seed)
     # In-flight requests (a delay fault, say) get a short grace period at close, not a minute.
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
@@ -95,9 +96,11 @@ async def start_sandbox(
     return RunningSandbox(url=f"http://{_url_host(bound_host)}:{bound_port}", app=app, runner=runner)
 
 
-def run_sandbox(host: str = "127.0.0.1", port: int = 8790, state_path: str | None = None) -> None:
-    """Serve the sandbox until interrupted."""
-    app = create_sandbox_app(load_seed(state_path))
+def run_sandbox(
+    host: str = "127.0.0.1", port: int = 8790, state_path: str | None = None, fault_seed: int | None = None
+) -> None:
+    """Serve the sandbox until interrupted; `fault_seed` makes fault probabilities replayable."""
+    app = create_sandbox_app(load_seed(state_path), fault_seed=fault_seed)
     web.run_app(app, host=host, port=port, print=logger.info, access_log=None)
 
 

@@ -1,6 +1,12 @@
 """Fault injection (Python and HTTP), the state endpoint, seeding and the demo state."""
 
+import asyncio
 import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -19,6 +25,7 @@ from tests.providers.conftest import (
 AUTH = {"Authorization": aiohttp.encode_basic_auth(CUSTOMER_SID, CUSTOMER_TOKEN)}
 NUMBERS_PATH = f"/2010-04-01/Accounts/{CUSTOMER_SID}/IncomingPhoneNumbers.json"
 LIVEKIT_PATH = "/twirp/livekit.SIP/ListSIPInboundTrunk"
+CREDENTIAL_LISTS_PATH = f"/2010-04-01/Accounts/{CUSTOMER_SID}/SIP/CredentialLists.json"
 
 
 @pytest.fixture
@@ -128,6 +135,17 @@ def test_fault_rule_refuses_nonsense(fields):
         FaultRule(**fields)
 
 
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [({"when": "during"}, "when"), ({"when": None}, "when"), ({"probability": 0}, "probability"),
+     ({"probability": 1.5}, "probability"), ({"probability": -0.1}, "probability"),
+     ({"probability": "often"}, "probability"), ({"probability": True}, "probability")],
+)
+def test_fault_rule_refuses_bad_when_and_probability(fields, named):
+    with pytest.raises(ValueError, match=named):
+        FaultRule(status=503, **fields)
+
+
 # Rules, through HTTP
 
 
@@ -156,6 +174,172 @@ async def test_http_refuses_bad_fault(sandbox, http, body):
         assert response.status == 400
         assert "error" in await response.json()
     assert sandbox.faults.rules == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "named"),
+    [({"status": 503, "when": "later"}, "when"), ({"status": 503, "probability": 0}, "probability"),
+     ({"status": 503, "probability": 2}, "probability"), ({"status": 503, "probability": "half"}, "probability")],
+    ids=["bad-when", "zero-probability", "probability-over-one", "probability-not-a-number"],
+)
+async def test_http_refuses_bad_when_or_probability_naming_the_field(sandbox, http, rule, named):
+    async with http.post(sandbox.url + "/__sandbox/faults", json=rule) as response:
+        assert response.status == 400
+        assert named in (await response.json())["error"]
+    assert sandbox.faults.rules == []
+
+
+# "after" faults: the carrier acts, then its answer is spoiled
+
+
+async def create_credential_list(http, url, name, **kwargs):
+    """POST a credential list as a carrier client would; returns (status, body)."""
+    async with http.post(url + CREDENTIAL_LISTS_PATH, headers=AUTH, data={"FriendlyName": name}, **kwargs) as response:
+        return response.status, await response.json()
+
+
+def credential_lists(sandbox):
+    return [cl.friendly_name for cl in sandbox.twilio.account(CUSTOMER_SID).credential_lists.values()]
+
+
+async def add_fault_over_http(http, sandbox, rule):
+    async with http.post(sandbox.url + "/__sandbox/faults", json=rule) as response:
+        assert response.status == 201, await response.text()
+
+
+@pytest.mark.parametrize(("when", "created"), [("before", []), ("after", ["Outbound"])])
+async def test_status_fault_after_keeps_the_created_resource(sandbox, http, when, created):
+    await add_fault_over_http(http, sandbox, {"method": "POST", "path": "*/CredentialLists.json",
+                                              "status": 500, "when": when, "times": 1})
+
+    status, body = await create_credential_list(http, sandbox.url, "Outbound")
+
+    assert (status, body["message"]) == (500, "Injected sandbox fault")
+    assert credential_lists(sandbox) == created
+    assert sandbox.requests == [{"method": "POST", "path": CREDENTIAL_LISTS_PATH, "status": 500}]
+
+
+async def test_drop_fault_after_keeps_the_created_resource(sandbox, http):
+    await add_fault_over_http(http, sandbox, {"method": "POST", "path": "*/CredentialLists.json",
+                                              "drop": True, "when": "after", "times": 1})
+
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await create_credential_list(http, sandbox.url, "Outbound")
+
+    assert credential_lists(sandbox) == ["Outbound"]
+    assert sandbox.requests == [{"method": "POST", "path": CREDENTIAL_LISTS_PATH, "status": None, "dropped": True}]
+
+
+async def test_delay_fault_after_beyond_the_client_timeout_leaves_the_resource(sandbox, http):
+    sandbox.faults.add("POST", "*/CredentialLists.json", delay=2.0, when="after", times=1)
+
+    started = time.monotonic()
+    with pytest.raises(asyncio.TimeoutError):
+        await create_credential_list(http, sandbox.url, "Outbound", timeout=aiohttp.ClientTimeout(total=0.2))
+
+    assert time.monotonic() - started < 1.0
+    # The client gave up, yet the carrier had already acted.
+    assert credential_lists(sandbox) == ["Outbound"]
+
+
+async def test_delay_fault_after_sends_the_real_answer_late(sandbox, http):
+    sandbox.faults.add("POST", "*/CredentialLists.json", delay=0.3, when="after", times=1)
+
+    started = time.monotonic()
+    status, body = await create_credential_list(http, sandbox.url, "Outbound")
+
+    assert time.monotonic() - started >= 0.3
+    assert (status, body["friendly_name"]) == (201, "Outbound")
+    assert body["sid"] in sandbox.twilio.account(CUSTOMER_SID).credential_lists
+    assert sandbox.requests == [{"method": "POST", "path": CREDENTIAL_LISTS_PATH, "status": 201}]
+
+
+async def test_delay_fault_after_passes_on_a_raised_http_error(sandbox, http):
+    sandbox.faults.add("GET", "/nowhere", delay=0.05, when="after")
+
+    async with http.get(sandbox.url + "/nowhere") as response:
+        assert response.status == 404
+    assert sandbox.requests == [{"method": "GET", "path": "/nowhere", "status": 404}]
+
+
+# Probability and the seed
+
+
+async def reseed(http, sandbox, seed):
+    async with http.post(sandbox.url + "/__sandbox/faults/seed", json={"seed": seed}) as response:
+        assert response.status == 204, await response.text()
+
+
+async def test_probability_faults_a_share_and_a_seed_replays_it(sandbox, http):
+    await add_fault_over_http(http, sandbox, {"method": "GET", "path": NUMBERS_PATH, "status": 503, "probability": 0.3})
+
+    await reseed(http, sandbox, 1)
+    first = await statuses(http, sandbox.url, 200)
+    await reseed(http, sandbox, 1)
+    again = await statuses(http, sandbox.url, 200)
+    await reseed(http, sandbox, 2)
+    other = await statuses(http, sandbox.url, 200)
+
+    assert set(first) == {200, 503}
+    assert 40 <= first.count(503) <= 80
+    assert again == first
+    assert other != first
+
+
+async def test_request_not_taking_a_rule_is_not_counted_and_goes_on(sandbox, http):
+    sandbox.faults.seed(7)
+    sandbox.faults.add("GET", "*", status=503, probability=0.5, times=5)
+    sandbox.faults.add("GET", "*", status=500)
+
+    found = await statuses(http, sandbox.url, 40)
+
+    assert found.count(503) == 5
+    assert found.count(500) == 35
+    assert [r.status for r in sandbox.faults.rules] == [500]
+
+
+@pytest.mark.parametrize("body", [{"seed": "one"}, {"seed": True}, {}, [1], "nope"],
+                         ids=["string", "bool", "missing", "list", "not-json-object"])
+async def test_http_refuses_bad_seed(sandbox, http, body):
+    async with http.post(sandbox.url + "/__sandbox/faults/seed", json=body) as response:
+        assert response.status == 400
+        assert "seed" in (await response.json())["error"]
+
+
+async def probe_statuses(http, url, n=30):
+    """Statuses of `n` GETs of an unrouted path under a p=0.5 rule: 503 if faulted, else 404."""
+    async with http.post(url + "/__sandbox/faults", json={"path": "/probe", "status": 503, "probability": 0.5}):
+        pass
+    return await statuses(http, url, n, path="/probe")
+
+
+async def test_cli_fault_seed_seeds_the_sandbox(http):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "app.cli", "sandbox", "--port", str(port), "--fault-seed", "5"],
+                               cwd=Path(__file__).parents[2], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                async with http.get(url + "/__sandbox/state"):
+                    break
+            except aiohttp.ClientConnectionError:
+                assert time.monotonic() < deadline and process.poll() is None, "the sandbox did not start"
+                await asyncio.sleep(0.1)
+        from_cli = await probe_statuses(http, url)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+    in_process = await start_sandbox(seed=build_seed(), fault_seed=5)
+    try:
+        assert await probe_statuses(http, in_process.url) == from_cli
+    finally:
+        await in_process.close()
+    assert set(from_cli) == {404, 503}
 
 
 # State and request log
