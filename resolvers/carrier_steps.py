@@ -1,30 +1,35 @@
-"""How to undo each kind of carrier step, from what the journal recorded about it.
+"""Settling a journalled carrier step: making what it touched at the carrier match what our rows record.
 
-An undo must be safe to repeat and safe when the step may not have happened (state STARTED):
-deletes of something already gone succeed, so undoing twice or undoing nothing is harmless.
-A STARTED create left no id behind, so it is looked up by the name we gave it (carrier_names).
+Our rows are the truth; a step is settled when its operation failed or was interrupted. Then:
+- a trunk-level resource (Twilio trunk and credential list, LiveKit trunk) that its trunk row records
+  belongs to the trunk and stays: the trunk's riders decide its fate (trunk_sides.settle_trunk). One the
+  row does not record was made by this attempt alone and is deleted.
+- a number-level resource (dispatch rule, bought number, attachment) stays only while an ACTIVE row
+  records it; a number's routing is set back to what its row says.
+- a number added to a trunk the row still records is taken off it again while other numbers ride it
+  (LiveKit refuses an outbound trunk without numbers); otherwise settle_trunk deletes that trunk.
+
+A step may not have happened, or may happen after we stopped waiting (state STARTED): a create is then
+looked up by the name unique to its attempt (Journal.create). Every settle is safe to repeat: deletes of
+what is already gone succeed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Any
 
-from models import SipTrunk, StepState, TwilioAccount
+from models import CarrierStep, PhoneNumber, SipTrunk, StepState, TwilioAccount
+from models.enums import PhoneNumberStatus
+from providers.errors import NotFound
 from providers.twilio import TwilioAccountClient
-from resolvers.carrier_names import (
-    dispatch_rule_name,
-    livekit_trunk_name,
-    twilio_trunk_name,
-)
 from resolvers.services import Services
 
 Params = dict[str, Any]
 
 
-class UndoContext:
-    """Carrier clients for undoing, with Twilio credentials read from the stored account."""
+class CarrierClients:
+    """Carrier clients for settling and releasing, with Twilio credentials read from the stored account."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -39,7 +44,7 @@ class UndoContext:
         return self._twilio[twilio_account_id]
 
 
-Undo = Callable[[UndoContext, Params, StepState], Awaitable[None]]
+Undo = Callable[[CarrierClients, CarrierStep], Awaitable[None]]
 UNDO: dict[str, Undo] = {}
 
 
@@ -51,115 +56,172 @@ def undoes(action: str) -> Callable[[Undo], Undo]:
     return register
 
 
-async def _forget_on_trunk(trunk_id: str | None, *columns: str) -> None:
-    """The trunk row no longer points at a carrier part that was undone."""
-    if trunk_id:
-        await SipTrunk.filter(id=trunk_id).update(**{column: None for column in columns})
+async def _active_row_records(number_id: str, **column: str) -> bool:
+    return await PhoneNumber.exists(id=number_id, status=PhoneNumberStatus.ACTIVE, **column)
 
 
-# --- LiveKit ---------------------------------------------------------------------------------
+async def _trunk_records(trunk_id: str | None, **column: str) -> bool:
+    return bool(trunk_id) and await SipTrunk.exists(id=trunk_id, **column)
+
+
+async def _made(step: CarrierStep, id_key: str, find: Callable[[str], Awaitable[list[str]]]) -> list[str]:
+    """The ids this create made: from its answer, or else looked up by its attempt's unique name."""
+    if step.state is StepState.DONE:
+        return [step.params[id_key]]
+    name = step.params.get("name")
+    return await find(name) if name else []
+
+
+async def _unless_gone(call: Awaitable[Any]) -> None:
+    try:
+        await call
+    except NotFound:
+        pass
+
+
+# --- LiveKit: number-level ---------------------------------------------------------------------
 
 
 @undoes("livekit.create_dispatch_rule")
-async def _(context: UndoContext, params: Params, state: StepState) -> None:
-    if state is StepState.DONE:
-        rule_ids = [params["rule_id"]]
-    else:
-        rule_ids = await context.livekit.find_dispatch_rule_ids(dispatch_rule_name(params["phone_number_id"]))
-    for rule_id in rule_ids:
-        await context.livekit.delete_dispatch_rule(rule_id)
+async def _undo_create_dispatch_rule(clients: CarrierClients, step: CarrierStep) -> None:
+    for rule_id in await _made(step, "rule_id", clients.livekit.find_dispatch_rule_ids):
+        if not await _active_row_records(step.owner_id, livekit_dispatch_rule_id=rule_id):
+            await clients.livekit.delete_dispatch_rule(rule_id)
+
+
+@undoes("livekit.update_dispatch_rule")
+async def _undo_update_dispatch_rule(clients: CarrierClients, step: CarrierStep) -> None:
+    """A rebind: the rule dispatches the agent its row records again."""
+    rule_id = step.params["rule_id"]
+    number = await PhoneNumber.get_or_none(id=step.owner_id, livekit_dispatch_rule_id=rule_id)
+    if number is not None and number.agent_id:
+        await _unless_gone(clients.livekit.update_dispatch_rule(rule_id, agent_name=number.agent_id))
+
+
+@undoes("livekit.delete_dispatch_rule")
+async def _undo_delete_dispatch_rule(clients: CarrierClients, step: CarrierStep) -> None:
+    """An unbind rolls forward: the row no longer records the rule, so the rule goes."""
+    rule_id = step.params["rule_id"]
+    if not await _active_row_records(step.owner_id, livekit_dispatch_rule_id=rule_id):
+        await clients.livekit.delete_dispatch_rule(rule_id)
+
+
+@undoes("livekit.route_number")
+async def _undo_route_number(clients: CarrierClients, step: CarrierStep) -> None:
+    """A LiveKit number is routed through the rule its ACTIVE row records, or through none."""
+    number = await PhoneNumber.get_or_none(id=step.owner_id, status=PhoneNumberStatus.ACTIVE)
+    if number is not None:
+        rule_id = number.livekit_dispatch_rule_id
+        await _unless_gone(clients.livekit.update_number_dispatch_rule(step.params["number_id"], rule_id))
 
 
 @undoes("livekit.purchase_number")
-async def _(context: UndoContext, params: Params, state: StepState) -> None:
-    # The number is unique on the server (we reserved it), so if LiveKit holds it, this step bought it.
-    number_id = params.get("number_id")
-    if state is StepState.STARTED:
-        found = await context.livekit.find_number(params["e164"])
+async def _undo_purchase_number(clients: CarrierClients, step: CarrierStep) -> None:
+    # The e164 is reserved on this server until this step is settled, so if LiveKit holds it, this step bought it.
+    number_id = step.params.get("number_id")
+    if step.state is StepState.STARTED:
+        found = await clients.livekit.find_number(step.params["e164"])
         number_id = found.id if found else None
-    if number_id:
-        await context.livekit.release_number(number_id)
+    if number_id and not await _active_row_records(step.owner_id, livekit_phone_number_id=number_id):
+        await clients.livekit.release_number(number_id)
 
 
-async def _undo_livekit_trunk(context: UndoContext, params: Params, state: StepState, direction: str) -> None:
-    if state is StepState.DONE:
-        made = [params["livekit_trunk_id"]]
-    else:
-        find = context.livekit.find_inbound_trunk_ids if direction == "inbound" else context.livekit.find_outbound_trunk_ids
-        made = await find(livekit_trunk_name(params["trunk_id"]))
-    for livekit_trunk_id in made:
-        await context.livekit.delete_trunk(livekit_trunk_id)
-    await _forget_on_trunk(params["trunk_id"], f"livekit_{direction}_trunk_id")
+# --- LiveKit: trunk-level ----------------------------------------------------------------------
 
 
-undoes("livekit.create_inbound_trunk")(partial(_undo_livekit_trunk, direction="inbound"))
-undoes("livekit.create_outbound_trunk")(partial(_undo_livekit_trunk, direction="outbound"))
+def _livekit_column(direction: str) -> str:
+    return f"livekit_{direction}_trunk_id"
 
 
-@undoes("livekit.add_inbound_number")
-async def _(context: UndoContext, params: Params, _state: StepState) -> None:
-    await context.livekit.change_inbound_trunk_numbers(params["livekit_trunk_id"], remove=[params["e164"]])
+async def _undo_create_livekit_trunk(clients: CarrierClients, step: CarrierStep, direction: str) -> None:
+    livekit = clients.livekit
+    find = livekit.find_inbound_trunk_ids if direction == "inbound" else livekit.find_outbound_trunk_ids
+    for livekit_trunk_id in await _made(step, "livekit_trunk_id", find):
+        await leave_livekit_trunk(clients, step.params["trunk_id"], direction, livekit_trunk_id, step.owner_id,
+                                  step.params["e164"], made_here=True)
 
 
-@undoes("livekit.add_outbound_number")
-async def _(context: UndoContext, params: Params, _state: StepState) -> None:
-    await context.livekit.change_outbound_trunk_numbers(params["livekit_trunk_id"], remove=[params["e164"]])
+async def _undo_add_livekit_number(clients: CarrierClients, step: CarrierStep, direction: str) -> None:
+    await leave_livekit_trunk(clients, step.params.get("trunk_id"), direction, step.params["livekit_trunk_id"],
+                              step.owner_id, step.params["e164"], made_here=False)
 
 
-# --- Twilio ----------------------------------------------------------------------------------
+async def leave_livekit_trunk(
+    clients: CarrierClients, trunk_id: str | None, direction: str, livekit_trunk_id: str, number_id: str, e164: str,
+    *, made_here: bool,
+) -> None:
+    """Take the number off a LiveKit trunk. A trunk its row no longer records is gone already, or, if this
+    attempt made it, goes now; the last number of a recorded trunk stays for settle_trunk to delete it whole."""
+    if not await _trunk_records(trunk_id, **{_livekit_column(direction): livekit_trunk_id}):
+        if made_here:
+            await clients.livekit.delete_trunk(livekit_trunk_id)
+        return
+    if await other_riders(trunk_id, number_id, direction):
+        change = (
+            clients.livekit.change_inbound_trunk_numbers if direction == "inbound"
+            else clients.livekit.change_outbound_trunk_numbers
+        )
+        await _unless_gone(change(livekit_trunk_id, remove=[e164]))
+
+
+async def other_riders(trunk_id: str, number_id: str, direction: str | None = None) -> bool:
+    """Whether an ACTIVE number other than `number_id` rides the trunk (in that direction)."""
+    capabilities = await PhoneNumber.filter(trunk_id=trunk_id, status=PhoneNumberStatus.ACTIVE).exclude(
+        id=number_id
+    ).values_list("capabilities", flat=True)
+    wanted = direction.upper() if direction else None
+    return any(wanted is None or wanted in caps for caps in capabilities)
+
+
+undoes("livekit.create_inbound_trunk")(lambda clients, step: _undo_create_livekit_trunk(clients, step, "inbound"))
+undoes("livekit.create_outbound_trunk")(lambda clients, step: _undo_create_livekit_trunk(clients, step, "outbound"))
+undoes("livekit.add_inbound_number")(lambda clients, step: _undo_add_livekit_number(clients, step, "inbound"))
+undoes("livekit.add_outbound_number")(lambda clients, step: _undo_add_livekit_number(clients, step, "outbound"))
+
+
+# --- Twilio --------------------------------------------------------------------------------------
 
 
 @undoes("twilio.create_credential_list")
-async def _(context: UndoContext, params: Params, state: StepState) -> None:
-    client = await context.twilio(params["twilio_account_id"])
-    if state is StepState.DONE:
-        made = [params["credential_list_sid"]]
-    else:
-        made = await client.find_credential_list_sids(twilio_trunk_name(params["trunk_id"]))
-    for credential_list_sid in made:
-        await client.delete_credential_list(credential_list_sid)
-    await _forget_on_trunk(params["trunk_id"], "twilio_credential_list_sid", "auth_username", "auth_password_encrypted")
+async def _undo_create_credential_list(clients: CarrierClients, step: CarrierStep) -> None:
+    client = await clients.twilio(step.params["twilio_account_id"])
+    for sid in await _made(step, "credential_list_sid", client.find_credential_list_sids):
+        if not await _trunk_records(step.params["trunk_id"], twilio_credential_list_sid=sid):
+            await client.delete_credential_list(sid)
 
 
 @undoes("twilio.create_trunk")
-async def _(context: UndoContext, params: Params, state: StepState) -> None:
-    # Deleting the trunk also removes its origination URL, credential-list attachment and numbers.
-    client = await context.twilio(params["twilio_account_id"])
-    if state is StepState.DONE:
-        made = [params["trunk_sid"]]
-    else:
-        made = await client.find_trunk_sids(twilio_trunk_name(params["trunk_id"]))
-    for trunk_sid in made:
-        await client.delete_trunk(trunk_sid)
-    await _forget_on_trunk(params["trunk_id"], "twilio_trunk_sid", "twilio_domain_name")
+async def _undo_create_trunk(clients: CarrierClients, step: CarrierStep) -> None:
+    # Deleting a trunk also removes its origination URL, credential-list attachment and numbers.
+    client = await clients.twilio(step.params["twilio_account_id"])
+    for sid in await _made(step, "trunk_sid", client.find_trunk_sids):
+        if not await _trunk_records(step.params["trunk_id"], twilio_trunk_sid=sid):
+            await client.delete_trunk(sid)
 
 
 @undoes("twilio.add_origination_url")
-async def _(_context: UndoContext, params: Params, _state: StepState) -> None:
-    # Only ever added to a trunk this operation created; undoing the trunk removes it at Twilio.
-    await _forget_on_trunk(params.get("trunk_id"), "twilio_origination_url_sid")
-
-
 @undoes("twilio.attach_credential_list")
-async def _(_context: UndoContext, _params: Params, _state: StepState) -> None:
-    # Only ever attached to a trunk this operation created; undoing the trunk detaches it.
+async def _undo_trunk_part(_clients: CarrierClients, _step: CarrierStep) -> None:
+    # Parts of a trunk this attempt created: they go with the trunk, or stay with it when its row records it.
     return None
 
 
 @undoes("twilio.attach_number")
-async def _(context: UndoContext, params: Params, _state: StepState) -> None:
-    client = await context.twilio(params["twilio_account_id"])
-    await client.detach_number(params["trunk_sid"], params["number_sid"])
+async def _undo_attach_number(clients: CarrierClients, step: CarrierStep) -> None:
+    if await _active_row_records(step.owner_id, twilio_phone_number_sid=step.params["number_sid"]):
+        return
+    client = await clients.twilio(step.params["twilio_account_id"])
+    await client.detach_number(step.params["trunk_sid"], step.params["number_sid"])
 
 
 @undoes("twilio.buy_number")
-async def _(context: UndoContext, params: Params, state: StepState) -> None:
-    # A number bought on the platform's account goes back when its wiring fails. It was reserved
-    # on this server, so if the platform account holds it, this step bought it.
-    client = await context.twilio(params["twilio_account_id"])
-    number_sid = params.get("number_sid")
-    if state is StepState.STARTED:
-        found = await client.find_incoming_number(params["e164"])
+async def _undo_buy_number(clients: CarrierClients, step: CarrierStep) -> None:
+    # A number bought on the platform's account goes back when its wiring fails. It was reserved on
+    # this server, so if the platform account holds it, this step bought it.
+    client = await clients.twilio(step.params["twilio_account_id"])
+    number_sid = step.params.get("number_sid")
+    if step.state is StepState.STARTED:
+        found = await client.find_incoming_number(step.params["e164"])
         number_sid = found.sid if found else None
-    if number_sid:
+    if number_sid and not await _active_row_records(step.owner_id, twilio_phone_number_sid=number_sid):
         await client.release_number(number_sid)

@@ -15,9 +15,8 @@ from resolvers.carrier_failure import carrier_failed, lease_busy
 from resolvers.leases import LeaseBusy, number_lease
 from resolvers.outcomes import CarrierFailed, Missing
 from resolvers.phone_numbers import get_phone_number
-from resolvers.release import release_at_carriers
+from resolvers.release import finish_release
 from resolvers.services import Services
-from resolvers.tidy import tidy_twilio_account
 
 AFTER_FAILED_DELETE = " The number is kept as RELEASING; delete it again to finish."
 
@@ -46,12 +45,3 @@ async def delete_phone_number(workspace_id: str, phone_number_id: str, services:
     except LeaseBusy:
         return lease_busy(provider)
     return number.id
-
-
-async def finish_release(number: PhoneNumber, services: Services) -> None:
-    """Release a RELEASING number at its carriers, then drop the row and whatever only it used.
-    The caller holds the number's lease."""
-    await release_at_carriers(number, services)
-    await PhoneNumber.filter(id=number.id).delete()
-    if number.twilio_account_id:
-        await tidy_twilio_account(number.twilio_account_id)

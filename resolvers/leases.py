@@ -1,12 +1,17 @@
 """Leases on rows: one operation at a time changes a trunk's or a number's carrier side, in any process.
 
 A lease is a token and an expiry on the row, taken by a conditional update, so it works the same on
-SQLite and PostgreSQL and lapses by itself when its holder crashed.
+SQLite and PostgreSQL. Its holder renews it while it works, so it lapses only when the holder died
+(after TRUNKLINE_LEASE), never under a slow but live operation.
+
+Leases nest in one order only, a number's before its trunk's, so two operations never wait on each other.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,8 +24,9 @@ from tortoise.models import Model
 from models import PhoneNumber, SipTrunk
 
 M = TypeVar("M", bound=Model)
+log = logging.getLogger(__name__)
 
-# Long enough for the slowest operation with retries; a crashed holder's lease lapses after it.
+# How long a dead holder's lease outlives it; a live holder renews it every third of this.
 LEASE_DURATION = timedelta(seconds=120)
 WAIT_FOR_LEASE = 30.0
 
@@ -36,7 +42,7 @@ def set_lease_duration(seconds: float) -> None:
 
 
 @asynccontextmanager
-async def lease(model: type[M], row_id: str, *, wait: float = WAIT_FOR_LEASE) -> AsyncIterator[M]:
+async def lease(model: type[M], row_id: str, *, wait: float = WAIT_FOR_LEASE) -> AsyncIterator[M | None]:
     """Hold the row's lease and yield the row as it is now (None when the row is gone)."""
     token = secrets.token_hex(16)
     deadline = asyncio.get_running_loop().time() + wait
@@ -49,9 +55,13 @@ async def lease(model: type[M], row_id: str, *, wait: float = WAIT_FOR_LEASE) ->
             raise LeaseBusy(row_id)
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.25)
+    renewing = asyncio.create_task(_renew(model, row_id, token))
     try:
         yield await model.get_or_none(id=row_id)
     finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
         await model.filter(id=row_id, lease_token=token).update(lease_token=None, lease_expires_at=None)
 
 
@@ -68,3 +78,14 @@ async def _take(model: type[Model], row_id: str, token: str) -> bool:
     free = Q(lease_token=None) | Q(lease_expires_at__lt=now)
     taken = await model.filter(Q(id=row_id) & free).update(lease_token=token, lease_expires_at=now + LEASE_DURATION)
     return taken == 1
+
+
+async def _renew(model: type[Model], row_id: str, token: str) -> None:
+    while True:
+        await asyncio.sleep(LEASE_DURATION.total_seconds() / 3)
+        try:
+            expires = datetime.now(UTC) + LEASE_DURATION
+            if not await model.filter(id=row_id, lease_token=token).update(lease_expires_at=expires):
+                return  # the row is gone
+        except Exception:  # a database hiccup: the next renewal tries again, well before expiry
+            log.warning("could not renew the lease on %s", row_id, exc_info=True)

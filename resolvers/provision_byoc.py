@@ -24,14 +24,11 @@ async def provision(number: PhoneNumber, trunk: SipTrunk, agent: Agent | None, j
             (FieldProblem("agentId", "NOT_AGENT_BINDABLE", f"trunk {trunk.id} is outbound only; no calls reach an agent"),)
         )
     async with trunk_lease(trunk.id) as trunk:
-        try:
-            await concurrently(
-                add_inbound_number(journal, trunk, number.e164, services) if inbound else None,
-                add_outbound_number(journal, trunk, number.e164, services) if outbound else None,
-            )
-            rule_id = await create_dispatch_rule(journal, number, agent.id, services, trunk) if agent else None
-        except BaseException:
-            await journal.try_undo()  # under the lease: the trunk's LiveKit side is ours to change
-            raise
-    capabilities = [c for c, carried in ((PhoneNumberCapability.INBOUND, inbound), (PhoneNumberCapability.OUTBOUND, outbound)) if carried]
-    return await activate_number(number, capabilities, livekit_dispatch_rule_id=rule_id)
+        await concurrently(
+            add_inbound_number(journal, trunk, number.e164, services) if inbound else None,
+            add_outbound_number(journal, trunk, number.e164, services) if outbound else None,
+        )
+        rule_id = await create_dispatch_rule(journal, number, agent.id, services, trunk) if agent else None
+        capabilities = [c for c, carried in ((PhoneNumberCapability.INBOUND, inbound), (PhoneNumberCapability.OUTBOUND, outbound)) if carried]
+        # Activated under the lease, so a delete of the trunk's last other number counts this one.
+        return await activate_number(number, capabilities, livekit_dispatch_rule_id=rule_id)

@@ -13,13 +13,14 @@ from models import Agent, PhoneNumber, SipTrunk, TwilioAccount
 from models.enums import (
     PhoneNumberCapability,
     PhoneNumberSource,
+    PhoneNumberStatus,
     SipTrunkDirection,
     SipTrunkProvider,
 )
 from providers.errors import CredentialsRejected
 from providers.redact import mask_sid
 from providers.twilio import CallerId, IncomingNumber, TwilioAccountClient
-from resolvers.carrier_names import twilio_trunk_name
+from resolvers.carrier_steps import CarrierClients
 from resolvers.concurrently import concurrently
 from resolvers.journal import Journal
 from resolvers.leases import LeaseBusy, trunk_lease
@@ -30,7 +31,11 @@ from resolvers.trunk_sides import (
     add_inbound_number,
     add_outbound_number,
     create_dispatch_rule,
+    tear_down_twilio_side,
+    twilio_side_complete,
 )
+
+TWILIO_TRUNK_NAME = "Trunkline {trunk_id}"  # of the Twilio trunk and credential list, plus the attempt's tag
 
 
 async def provision(number: PhoneNumber, credentials, agent: Agent | None, journal: Journal, services: Services):
@@ -108,21 +113,18 @@ async def provision_did(number, did: IncomingNumber, credentials, client, agent,
         if did.trunk_sid and did.trunk_sid != trunk.twilio_trunk_sid:
             message = f"{number.e164} is on another Elastic SIP trunk of the Twilio account ({did.trunk_sid}); detach it first"
             return Invalid((FieldProblem("e164", "NOT_ALLOWED", message),))
-        try:
-            if not trunk.twilio_trunk_sid:
-                await build_twilio_side(trunk, account, client, journal, services)
-            await concurrently(
-                None if did.trunk_sid else attach_number(journal, trunk, account, client, did),
-                add_inbound_number(journal, trunk, number.e164, services),
-                add_outbound_number(journal, trunk, number.e164, services),
-            )
-            rule_id = await create_dispatch_rule(journal, number, agent.id, services, trunk) if agent else None
-        except BaseException:
-            await journal.try_undo()  # under the lease: the trunk is ours to change
-            raise
-    return await activate_number(
-        number, [PhoneNumberCapability.INBOUND, PhoneNumberCapability.OUTBOUND], livekit_dispatch_rule_id=rule_id
-    )
+        if not twilio_side_complete(trunk):
+            await build_twilio_side(trunk, account, client, journal, services)
+        await concurrently(
+            None if did.trunk_sid else attach_number(journal, trunk, account, client, did),
+            add_inbound_number(journal, trunk, number.e164, services),
+            add_outbound_number(journal, trunk, number.e164, services),
+        )
+        rule_id = await create_dispatch_rule(journal, number, agent.id, services, trunk) if agent else None
+        # Activated under the lease, so a delete of the trunk's last other number counts this one.
+        return await activate_number(
+            number, [PhoneNumberCapability.INBOUND, PhoneNumberCapability.OUTBOUND], livekit_dispatch_rule_id=rule_id
+        )
 
 
 async def attach_number(journal: Journal, trunk: SipTrunk, account: TwilioAccount, client, did: IncomingNumber) -> None:
@@ -135,23 +137,27 @@ async def attach_number(journal: Journal, trunk: SipTrunk, account: TwilioAccoun
 
 
 async def build_twilio_side(trunk: SipTrunk, account: TwilioAccount, client: TwilioAccountClient, journal: Journal, services: Services) -> None:
-    """Trunk, origination to LiveKit, and a credential list for calls LiveKit places through it."""
+    """Trunk, origination to LiveKit, and a credential list for calls LiveKit places through it.
+    What a failed build left (it has no riders) is torn down first, so every part is this build's."""
+    await tear_down_twilio_side(CarrierClients(services), trunk)
     username, password = f"trunkline-{secrets.token_hex(4)}", sip_password()
     trunk.auth_username, trunk.auth_password_encrypted = username, services.secrets.encrypt(password)
     await trunk.save(update_fields=["auth_username", "auth_password_encrypted", "updated_at"])
     ids = {"twilio_account_id": account.id, "trunk_id": trunk.id}
-    label = twilio_trunk_name(trunk.id)
+    name = TWILIO_TRUNK_NAME.format(trunk_id=trunk.id)
     credential_list_sid, made = await concurrently(
-        journal.step(
+        journal.create(
             "twilio.create_credential_list",
             ids,
-            lambda: client.create_credential_list(label, username, password),
+            name,
+            lambda unique: client.create_credential_list(unique, username, password),
             lambda sid: {"credential_list_sid": sid},
         ),
-        journal.step(
+        journal.create(
             "twilio.create_trunk",
             ids,
-            lambda: client.create_trunk(label),
+            name,
+            lambda unique: client.create_trunk(unique),
             lambda made: {"trunk_sid": made.sid, "domain_name": made.domain_name},
         ),
     )
@@ -185,27 +191,14 @@ def sip_password() -> str:
 
 async def provision_caller_id(number, caller_id: CallerId, credentials, agent, journal: Journal, services: Services):
     """A verified caller ID rides the outbound side of the trunk a DID import from the same account made."""
+    if agent is not None:
+        return Invalid(
+            (FieldProblem("agentId", "NOT_AGENT_BINDABLE", "a verified caller ID places calls only; no agent can answer it"),)
+        )
     account = await TwilioAccount.get_or_none(workspace_id=number.workspace_id, account_sid=credentials.account_sid)
     trunk = await SipTrunk.get_or_none(twilio_account_id=account.id) if account else None
-    has_did = trunk is not None and await PhoneNumber.filter(
-        trunk_id=trunk.id, source=PhoneNumberSource.TWILIO, status="ACTIVE"
-    ).exists()
-    problems = []
-    if not has_did:
-        problems.append(
-            FieldProblem(
-                "e164",
-                "DID_IMPORT_REQUIRED",
-                f"{number.e164} is a verified caller ID; import a phone number of Twilio account "
-                f"{mask_sid(credentials.account_sid)} with source TWILIO first, so it has a trunk to ride",
-            )
-        )
-    if agent is not None:
-        problems.append(
-            FieldProblem("agentId", "NOT_AGENT_BINDABLE", "a verified caller ID places calls only; no agent can answer it")
-        )
-    if problems:
-        return Invalid(tuple(problems))
+    if trunk is None:
+        return _did_required(number, credentials)
     account = await remember_account(number.workspace_id, credentials, services)
     await PhoneNumber.filter(id=number.id).update(
         source=PhoneNumberSource.VERIFIED_CALLER_ID, twilio_account_id=account.id, trunk_id=trunk.id,
@@ -213,9 +206,18 @@ async def provision_caller_id(number, caller_id: CallerId, credentials, agent, j
     )
     number.twilio_account_id, number.trunk_id = account.id, trunk.id
     async with trunk_lease(trunk.id) as trunk:
-        try:
-            await add_outbound_number(journal, trunk, number.e164, services)
-        except BaseException:
-            await journal.try_undo()
-            raise
-    return await activate_number(number, [PhoneNumberCapability.OUTBOUND])
+        # Decided under the lease: the DID that built the trunk's Twilio side is still there.
+        if trunk is None or not await PhoneNumber.exists(
+            trunk_id=trunk.id, source=PhoneNumberSource.TWILIO, status=PhoneNumberStatus.ACTIVE
+        ):
+            return _did_required(number, credentials)
+        await add_outbound_number(journal, trunk, number.e164, services)
+        return await activate_number(number, [PhoneNumberCapability.OUTBOUND])
+
+
+def _did_required(number: PhoneNumber, credentials) -> Invalid:
+    message = (
+        f"{number.e164} is a verified caller ID; import a phone number of Twilio account "
+        f"{mask_sid(credentials.account_sid)} with source TWILIO first, so it has a trunk to ride"
+    )
+    return Invalid((FieldProblem("e164", "DID_IMPORT_REQUIRED", message),))

@@ -1,9 +1,11 @@
-"""Recovery of operations a crash interrupted: numbers left PROVISIONING or RELEASING.
+"""Recovery: finish what a crash or a carrier failure left half-done.
 
-After a grace period (longer than any live operation takes), each such number is claimed by one
-process and finished: an import or purchase is undone from its journal and its slot freed; a delete
-is completed. Several processes may run this at once: a claim is a conditional update, and a
-trunk's carrier side is changed only under its lease.
+A number still PROVISIONING or RELEASING after the grace period (longer than a carrier takes to act on
+a request we stopped waiting for), or an ACTIVE number whose bind left journal steps that old, is
+claimed through its lease, so one process handles it and never while its operation still runs (an
+operation holds the number's lease, renewed while it lives). Then an import or purchase is settled
+from its journal and its slot freed, a delete is completed, a bind's steps are settled against the row.
+Steps whose number is gone are settled too. Every process may run this at once.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from datetime import UTC, datetime, timedelta
 from models import CarrierStep, PhoneNumber
 from models.enums import PhoneNumberStatus
 from providers.errors import ProviderFailure
-from resolvers.delete_phone_number import finish_release
 from resolvers.journal import Journal
-from resolvers.leases import LeaseBusy, number_lease, trunk_lease
+from resolvers.leases import LeaseBusy, number_lease
+from resolvers.release import finish_release
 from resolvers.reservation import drop_reservation
 from resolvers.services import Services
+from resolvers.settle import settle_steps
 from resolvers.tidy import tidy_twilio_account
 
 log = logging.getLogger(__name__)
@@ -26,20 +29,31 @@ BATCH = 100
 
 
 async def recover_interrupted(services: Services, grace: timedelta) -> int:
-    """One pass over stale numbers; returns how many were finished."""
+    """One pass over stale numbers and journals; returns how many were finished."""
     now = datetime.now(UTC)
     cutoff = now - grace
-    stale = await PhoneNumber.filter(
+    unfinished = await PhoneNumber.filter(
         status__in=(PhoneNumberStatus.PROVISIONING, PhoneNumberStatus.RELEASING), updated_at__lt=cutoff
     ).limit(BATCH)
+    stale_owners = set(
+        await CarrierStep.filter(updated_at__lt=cutoff).distinct().limit(BATCH).values_list("owner_id", flat=True)
+    )
+    stale = {number.id: number for number in unfinished}
+    for number in await PhoneNumber.filter(id__in=stale_owners - set(stale), status=PhoneNumberStatus.ACTIVE):
+        stale[number.id] = number
     finished = 0
-    for number in stale:
+    for number in stale.values():
         if await CarrierStep.filter(owner_id=number.id, updated_at__gte=cutoff).exists():
             continue  # still moving
         try:
             finished += await _claim_and_finish(number, now, services)
-        except (ProviderFailure, LeaseBusy) as failure:
+        except LeaseBusy:
+            log.info("recovery of %s waits: another operation holds it", number.id)
+        except ProviderFailure as failure:
             log.warning("recovery of %s must wait: %s", number.id, failure)
+    orphaned = stale_owners - set(await PhoneNumber.filter(id__in=stale_owners).values_list("id", flat=True))
+    for owner_id in orphaned:
+        finished += await _settle_orphan(owner_id, services)
     return finished
 
 
@@ -48,7 +62,8 @@ async def _claim_and_finish(number: PhoneNumber, now: datetime, services: Servic
     async with number_lease(number.id, wait=0) as current:
         if current is None or (current.status, current.updated_at) != (number.status, number.updated_at):
             return False  # another process handled it meanwhile
-        await PhoneNumber.filter(id=number.id).update(updated_at=now)
+        if current.status != PhoneNumberStatus.ACTIVE:
+            await PhoneNumber.filter(id=number.id).update(updated_at=now)
         return await _finish(current, services)
 
 
@@ -58,15 +73,27 @@ async def _finish(number: PhoneNumber, services: Services) -> bool:
         log.info("recovery finished deleting %s", number.id)
         return True
     journal = await Journal.resume(number.id, number.workspace_id, services)
-    if number.trunk_id:
-        async with trunk_lease(number.trunk_id, wait=2.0):
-            undone = await journal.try_undo()
-    else:
-        undone = await journal.try_undo()
-    if not undone:
+    if number.status == PhoneNumberStatus.ACTIVE:
+        if not await settle_steps(journal, leaving=False):
+            return False
+        log.info("recovery settled an interrupted change to %s", number.id)
+        return True
+    if not await settle_steps(journal, leaving=True):
         return False
     await drop_reservation(number)
     if number.twilio_account_id:
         await tidy_twilio_account(number.twilio_account_id)
     log.info("recovery undid the interrupted provisioning of %s", number.id)
+    return True
+
+
+async def _settle_orphan(owner_id: str, services: Services) -> bool:
+    """Steps whose number is gone: nothing records what they made, so it all goes."""
+    step = await CarrierStep.filter(owner_id=owner_id).first()
+    if step is None:
+        return False
+    journal = await Journal.resume(owner_id, step.workspace_id, services)
+    if not await settle_steps(journal, leaving=True):
+        return False
+    log.info("recovery settled the carrier steps left by %s", owner_id)
     return True

@@ -33,38 +33,41 @@ async def reserve_number(
     The workspace row is locked (PostgreSQL) or the connection serialises transactions (SQLite),
     so concurrent reservations count each other; the unique e164 refuses a concurrent duplicate.
     """
-    held = await already_held(workspace_id, e164)
-    if held:
-        return held
-    try:
-        async with in_transaction() as connection:
-            workspace = await Workspace.filter(id=workspace_id).select_for_update().using_db(connection).get()
-            current = (
-                await PhoneNumber.filter(workspace_id=workspace_id, status__in=SLOT_HOLDING_STATUSES)
-                .using_db(connection)
-                .count()
-            )
-            if current >= workspace.phone_number_limit:
-                return LimitReached(
-                    code="PHONE_NUMBER_LIMIT_REACHED",
-                    limit=workspace.phone_number_limit,
-                    current=current,
-                    message=f"The workspace holds {current} of its {workspace.phone_number_limit} phone numbers; "
-                    "delete one or ask for a higher limit.",
-                )
-            return await PhoneNumber.create(
-                workspace_id=workspace_id,
-                e164=e164,
-                source=source,
-                status=PhoneNumberStatus.PROVISIONING,
-                using_db=connection,
-                **fields,
-            )
-    except IntegrityError:
+    for _ in range(3):
         held = await already_held(workspace_id, e164)
         if held:
             return held
-        raise
+        try:
+            return await _insert_under_cap(workspace_id, e164, source, **fields)
+        except IntegrityError:
+            continue  # a concurrent import of the number won, and may have lost again since: look again
+    return Invalid((FieldProblem("e164", "ALREADY_EXISTS", f"{e164} is being imported by another request"),))
+
+
+async def _insert_under_cap(workspace_id: str, e164: str, source: PhoneNumberSource, **fields) -> PhoneNumber | LimitReached:
+    async with in_transaction() as connection:
+        workspace = await Workspace.filter(id=workspace_id).select_for_update().using_db(connection).get()
+        current = (
+            await PhoneNumber.filter(workspace_id=workspace_id, status__in=SLOT_HOLDING_STATUSES)
+            .using_db(connection)
+            .count()
+        )
+        if current >= workspace.phone_number_limit:
+            return LimitReached(
+                code="PHONE_NUMBER_LIMIT_REACHED",
+                limit=workspace.phone_number_limit,
+                current=current,
+                message=f"The workspace holds {current} of its {workspace.phone_number_limit} phone numbers; "
+                "delete one or ask for a higher limit.",
+            )
+        return await PhoneNumber.create(
+            workspace_id=workspace_id,
+            e164=e164,
+            source=source,
+            status=PhoneNumberStatus.PROVISIONING,
+            using_db=connection,
+            **fields,
+        )
 
 
 async def drop_reservation(phone_number: PhoneNumber) -> None:

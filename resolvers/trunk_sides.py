@@ -1,12 +1,24 @@
-"""The LiveKit side of our trunks: created with its first number, changed under the trunk's lease."""
+"""The carrier side of our trunks: built with its first number, fitted to its riders as they come and go.
+
+Invariants, kept under the trunk's lease:
+- a trunk's carrier side exists exactly while ACTIVE numbers ride it: its LiveKit inbound (outbound)
+  trunk while a rider takes inbound (places outbound) calls, and a TWILIO trunk's Twilio trunk and
+  credential list while any rider does. settle_trunk restores this after every arrival and departure:
+  an activation, an undone import, a delete.
+- a Twilio side is complete once its origination URL is recorded; a partial one has no riders and is
+  torn down before it is built again.
+"""
 
 from __future__ import annotations
 
 from models import PhoneNumber, SipTrunk
 from models.enums import SipTrunkDirection, SipTrunkProvider
-from resolvers.carrier_names import dispatch_rule_name, livekit_trunk_name
+from resolvers.carrier_steps import CarrierClients, other_riders
 from resolvers.journal import Journal
 from resolvers.services import Services
+
+LIVEKIT_TRUNK_NAME = "trunkline {trunk_id}"  # plus the attempt's tag (Journal.create)
+DISPATCH_RULE_NAME = "trunkline {phone_number_id}"
 
 
 def carries_inbound(trunk: SipTrunk) -> bool:
@@ -26,21 +38,22 @@ async def add_inbound_number(journal: Journal, trunk: SipTrunk, e164: str, servi
     """Let LiveKit accept calls to e164 over this trunk."""
     livekit = services.livekit
     if trunk.livekit_inbound_trunk_id:
-        trunk_id = trunk.livekit_inbound_trunk_id
+        lk_trunk_id = trunk.livekit_inbound_trunk_id
         await journal.step(
             "livekit.add_inbound_number",
-            {"livekit_trunk_id": trunk_id, "e164": e164},
-            lambda: livekit.change_inbound_trunk_numbers(trunk_id, add=[e164]),
+            {"trunk_id": trunk.id, "livekit_trunk_id": lk_trunk_id, "e164": e164},
+            lambda: livekit.change_inbound_trunk_numbers(lk_trunk_id, add=[e164]),
         )
         return
     # Twilio cannot send digest auth on origination, so the shared trunk admits by number alone.
     extra = {} if trunk.provider == SipTrunkProvider.TWILIO else {
         "allowed_addresses": list(trunk.allowed_addresses or []), **_auth(trunk, services)
     }
-    created = await journal.step(
+    created = await journal.create(
         "livekit.create_inbound_trunk",
         {"trunk_id": trunk.id, "e164": e164},
-        lambda: livekit.create_inbound_trunk(livekit_trunk_name(trunk.id), [e164], **extra),
+        LIVEKIT_TRUNK_NAME.format(trunk_id=trunk.id),
+        lambda name: livekit.create_inbound_trunk(name, [e164], **extra),
         lambda made: {"livekit_trunk_id": made},
     )
     trunk.livekit_inbound_trunk_id = created
@@ -51,23 +64,22 @@ async def add_outbound_number(journal: Journal, trunk: SipTrunk, e164: str, serv
     """Let LiveKit place calls from e164 over this trunk."""
     livekit = services.livekit
     if trunk.livekit_outbound_trunk_id:
-        trunk_id = trunk.livekit_outbound_trunk_id
+        lk_trunk_id = trunk.livekit_outbound_trunk_id
         await journal.step(
             "livekit.add_outbound_number",
-            {"livekit_trunk_id": trunk_id, "e164": e164},
-            lambda: livekit.change_outbound_trunk_numbers(trunk_id, add=[e164]),
+            {"trunk_id": trunk.id, "livekit_trunk_id": lk_trunk_id, "e164": e164},
+            lambda: livekit.change_outbound_trunk_numbers(lk_trunk_id, add=[e164]),
         )
         return
     if trunk.provider == SipTrunkProvider.TWILIO:
         address, transport = trunk.twilio_domain_name, "auto"
     else:
         address, transport = trunk.sip_address, trunk.transport.lower()
-    created = await journal.step(
+    created = await journal.create(
         "livekit.create_outbound_trunk",
         {"trunk_id": trunk.id, "e164": e164},
-        lambda: livekit.create_outbound_trunk(
-            livekit_trunk_name(trunk.id), address, [e164], transport=transport, **_auth(trunk, services)
-        ),
+        LIVEKIT_TRUNK_NAME.format(trunk_id=trunk.id),
+        lambda name: livekit.create_outbound_trunk(name, address, [e164], transport=transport, **_auth(trunk, services)),
         lambda made: {"livekit_trunk_id": made},
     )
     trunk.livekit_outbound_trunk_id = created
@@ -78,11 +90,51 @@ async def create_dispatch_rule(journal: Journal, number: PhoneNumber, agent_id: 
                                trunk: SipTrunk | None = None) -> str:
     """Route calls to the number to the agent (LiveKit dispatches the worker named by the agent's id)."""
     trunk_ids = [trunk.livekit_inbound_trunk_id] if trunk and trunk.livekit_inbound_trunk_id else []
-    return await journal.step(
+    return await journal.create(
         "livekit.create_dispatch_rule",
-        {"phone_number_id": number.id, "e164": number.e164, "agent_id": agent_id},
-        lambda: services.livekit.create_dispatch_rule(
-            dispatch_rule_name(number.id), agent_name=agent_id, numbers=[number.e164], trunk_ids=trunk_ids
+        {"e164": number.e164, "agent_id": agent_id},
+        DISPATCH_RULE_NAME.format(phone_number_id=number.id),
+        lambda name: services.livekit.create_dispatch_rule(
+            name, agent_name=agent_id, numbers=[number.e164], trunk_ids=trunk_ids
         ),
         lambda rule_id: {"rule_id": rule_id},
     )
+
+
+async def settle_trunk(clients: CarrierClients, trunk_id: str, leaving: str = "") -> None:
+    """Fit the trunk's carrier side to its ACTIVE riders other than `leaving`; the caller holds its lease."""
+    trunk = await SipTrunk.get_or_none(id=trunk_id)
+    if trunk is None:
+        return
+    livekit = clients.livekit
+    for direction in ("inbound", "outbound"):
+        column = f"livekit_{direction}_trunk_id"
+        livekit_trunk_id = getattr(trunk, column)
+        if livekit_trunk_id and not await other_riders(trunk.id, leaving, direction):
+            await livekit.delete_trunk(livekit_trunk_id)
+            await SipTrunk.filter(id=trunk.id, **{column: livekit_trunk_id}).update(**{column: None})
+    if trunk.provider == SipTrunkProvider.TWILIO and not await other_riders(trunk.id, leaving):
+        await tear_down_twilio_side(clients, trunk)
+
+
+def twilio_side_complete(trunk: SipTrunk) -> bool:
+    return bool(trunk.twilio_trunk_sid and trunk.twilio_credential_list_sid and trunk.twilio_origination_url_sid)
+
+
+async def tear_down_twilio_side(clients: CarrierClients, trunk: SipTrunk) -> None:
+    """The shared trunk has no riders left: its Twilio trunk and credential list go."""
+    if not (trunk.twilio_trunk_sid or trunk.twilio_credential_list_sid) or not trunk.twilio_account_id:
+        return
+    twilio = await clients.twilio(trunk.twilio_account_id)
+    if trunk.twilio_trunk_sid:
+        await twilio.delete_trunk(trunk.twilio_trunk_sid)
+        await SipTrunk.filter(id=trunk.id).update(
+            twilio_trunk_sid=None, twilio_domain_name=None, twilio_origination_url_sid=None
+        )
+        trunk.twilio_trunk_sid = trunk.twilio_domain_name = trunk.twilio_origination_url_sid = None
+    if trunk.twilio_credential_list_sid:
+        await twilio.delete_credential_list(trunk.twilio_credential_list_sid)
+        await SipTrunk.filter(id=trunk.id).update(
+            twilio_credential_list_sid=None, auth_username=None, auth_password_encrypted=None
+        )
+        trunk.twilio_credential_list_sid = trunk.auth_username = trunk.auth_password_encrypted = None

@@ -9,12 +9,14 @@ from typing import Final
 from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from providers.errors import ProviderFailure
-from resolvers.carrier_failure import carrier_failed, lease_busy
-from resolvers.carrier_names import dispatch_rule_name
+from resolvers.carrier_failure import NOTHING_CHANGED, carrier_failed, lease_busy
+from resolvers.journal import Journal
 from resolvers.leases import LeaseBusy, number_lease
 from resolvers.outcomes import CarrierFailed, FieldProblem, Invalid, Missing
 from resolvers.phone_numbers import get_phone_number
 from resolvers.services import Services
+from resolvers.settle import settle_steps
+from resolvers.trunk_sides import create_dispatch_rule
 from resolvers.validation import check_id_shape, check_label
 
 
@@ -24,6 +26,7 @@ class _Keep:
 
 
 KEEP: Final = _Keep()  # the field was absent from the input: leave it as it is
+UNBIND_PENDING = " The agent is unbound; its LiveKit dispatch rule is removed as soon as LiveKit answers."
 
 
 @dataclass(frozen=True)
@@ -48,15 +51,18 @@ async def update_phone_number(workspace_id: str, request: UpdateRequest, service
             problems.append(FieldProblem("agentId", "NOT_AGENT_BINDABLE", f"{why}; no agent can answer it"))
     if problems:
         return Invalid(tuple(problems))
-    if agent_changes and number.status != PhoneNumberStatus.ACTIVE:
+    if number.status == PhoneNumberStatus.RELEASING or (agent_changes and number.status != PhoneNumberStatus.ACTIVE):
         return _not_active(number)
 
     if not agent_changes:
         if request.label is not KEEP:
-            await PhoneNumber.filter(id=number.id).update(label=request.label or None, updated_at=datetime.now(UTC))
-        return await PhoneNumber.get(id=number.id)
+            # A number being deleted keeps its label; one deleted meanwhile is not found.
+            await PhoneNumber.filter(id=number.id, status__not=PhoneNumberStatus.RELEASING).update(
+                label=request.label or None, updated_at=datetime.now(UTC)
+            )
+        return await _as_now(number.id, request.id)
     try:
-        # One binding change at a time per number, so no dispatch rule is made that no row records.
+        # One binding change at a time per number, journalled, so no dispatch rule is made that no row records.
         async with number_lease(number.id) as number:
             if number is None or number.status != PhoneNumberStatus.ACTIVE:
                 return Missing(request.id) if number is None else _not_active(number)
@@ -64,13 +70,21 @@ async def update_phone_number(workspace_id: str, request: UpdateRequest, service
             if request.label is not KEEP:
                 changes["label"] = request.label or None
             if request.agent_id != number.agent_id:
-                changes["livekit_dispatch_rule_id"] = await _route_to(number, request.agent_id, services)
-            await PhoneNumber.filter(id=number.id).update(**changes, updated_at=datetime.now(UTC))
+                journal = await Journal.resume(number.id, number.workspace_id, services)
+                if not journal.empty and not await settle_steps(journal, leaving=False):
+                    return lease_busy("livekit")
+                await rebind(journal, number, request.agent_id, changes, services)
+            else:
+                await PhoneNumber.filter(id=number.id).update(**changes, updated_at=datetime.now(UTC))
     except ProviderFailure as failure:
-        return carrier_failed(failure)
+        return carrier_failed(failure, after=UNBIND_PENDING if request.agent_id is None else NOTHING_CHANGED)
     except LeaseBusy:
         return lease_busy("livekit")
-    return await PhoneNumber.get(id=number.id)
+    return await _as_now(number.id, request.id)
+
+
+async def _as_now(number_id: str, asked_id: str) -> PhoneNumber | Missing:
+    return await PhoneNumber.get_or_none(id=number_id) or Missing(asked_id)
 
 
 def _not_active(number: PhoneNumber) -> Invalid:
@@ -78,26 +92,39 @@ def _not_active(number: PhoneNumber) -> Invalid:
     return Invalid((FieldProblem("id", "NOT_ALLOWED", message),))
 
 
-async def _route_to(number: PhoneNumber, agent_id: str | None, services: Services) -> str | None:
-    """Point the number's dispatch rule at the agent (creating it), or remove it; returns the rule id."""
+async def rebind(journal: Journal, number: PhoneNumber, agent_id: str | None, changes: dict, services: Services) -> None:
+    """Point the number's dispatch rule at the agent (creating it), or remove it, and record it on the row.
+
+    Binds roll back on failure: the journal settles the carrier back to the row. An unbind rolls forward:
+    the row forgets the rule first, so settling it, now or in recovery, deletes the rule."""
     livekit = services.livekit
     rule_id = number.livekit_dispatch_rule_id
-    if agent_id is None:
-        if rule_id:
-            await livekit.delete_dispatch_rule(rule_id)
-        return None
-    if rule_id:
-        await livekit.update_dispatch_rule(rule_id, agent_name=agent_id)
-        return rule_id
-    trunk = await SipTrunk.get_or_none(id=number.trunk_id) if number.trunk_id else None
-    trunk_ids = [trunk.livekit_inbound_trunk_id] if trunk and trunk.livekit_inbound_trunk_id else []
-    rule_id = await livekit.create_dispatch_rule(
-        dispatch_rule_name(number.id), agent_name=agent_id, numbers=[number.e164], trunk_ids=trunk_ids
-    )
-    if number.source == PhoneNumberSource.LIVEKIT and number.livekit_phone_number_id:
-        try:
-            await livekit.update_number_dispatch_rule(number.livekit_phone_number_id, rule_id)
-        except ProviderFailure:
-            await livekit.delete_dispatch_rule(rule_id)  # nothing half-made: the new rule goes again
-            raise
-    return rule_id
+    lk_number = number.livekit_phone_number_id if number.source == PhoneNumberSource.LIVEKIT else None
+    try:
+        if agent_id is None:
+            await PhoneNumber.filter(id=number.id).update(
+                **changes, livekit_dispatch_rule_id=None, updated_at=datetime.now(UTC)
+            )
+            if lk_number:
+                await journal.step("livekit.route_number", {"number_id": lk_number},
+                                   lambda: livekit.update_number_dispatch_rule(lk_number, None))
+            if rule_id:
+                await journal.step("livekit.delete_dispatch_rule", {"rule_id": rule_id},
+                                   lambda: livekit.delete_dispatch_rule(rule_id))
+        elif rule_id:
+            await journal.step("livekit.update_dispatch_rule", {"rule_id": rule_id},
+                               lambda: livekit.update_dispatch_rule(rule_id, agent_name=agent_id))
+            await PhoneNumber.filter(id=number.id).update(**changes, updated_at=datetime.now(UTC))
+        else:
+            trunk = await SipTrunk.get_or_none(id=number.trunk_id) if number.trunk_id else None
+            rule_id = await create_dispatch_rule(journal, number, agent_id, services, trunk)
+            if lk_number:
+                await journal.step("livekit.route_number", {"number_id": lk_number},
+                                   lambda: livekit.update_number_dispatch_rule(lk_number, rule_id))
+            await PhoneNumber.filter(id=number.id).update(
+                **changes, livekit_dispatch_rule_id=rule_id, updated_at=datetime.now(UTC)
+            )
+    except ProviderFailure:
+        await journal.try_undo()
+        raise
+    await journal.forget()

@@ -1,0 +1,251 @@
+"""Faults and races between operations on one number or one trunk: each ends in a documented answer and
+leaves the carriers matching the rows.
+
+- An attempt finds again exactly what it made, never what a later attempt made under the same trunk.
+- A shared trunk goes when its last number leaves in any way, an undone import included.
+- A bind whose answer is lost leaves no dispatch rule behind once recovery has looked.
+- An update racing a delete answers NotFoundError or NOT_ALLOWED, never an unexpected error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+import pytest
+from starlette.datastructures import Secret
+
+from app.main import create_app
+from app.settings import Settings
+from models import CarrierStep, PhoneNumber, SipTrunk
+from models.enums import PhoneNumberStatus
+from resolvers.api_keys import issue_api_key
+from resolvers.recovery import recover_interrupted
+from resolvers.workspaces import create_workspace
+from tests.conftest import SECRET_KEY, Tenant
+from tests.factories import add_agent
+from tests.graphql_documents import (
+    CREATE_SIP_TRUNK,
+    DEMO_ACCOUNT_SID,
+    DEMO_CREDENTIALS,
+    DEMO_DIDS,
+    IMPORT_PHONE_NUMBER,
+    create_trunk_result,
+    import_result,
+)
+from tests.sandbox_snapshot import carrier_state, holdings_of, what_exists
+
+NOW = timedelta(0)
+LATE = 1.0  # the carrier acts this long after the request, after the client (0.5 s) gave up
+UPDATE = """
+mutation ($input: UpdatePhoneNumberInput!) {
+  updatePhoneNumber(input: $input) {
+    __typename
+    ... on UpdatePhoneNumberSuccess { phoneNumber { id label status agentId } }
+    ... on ValidationError { code fieldErrors { field code } }
+    ... on NotFoundError { code id }
+    ... on ProviderError { code retryable message }
+  }
+}"""
+DELETE = """mutation ($id: ID!) { deletePhoneNumber(id: $id) { __typename ... on ProviderError { code } } }"""
+BYOC_NUMBERS = ["+12025550147", "+12025550148"]
+
+
+@pytest.fixture
+async def impatient(database_url):
+    """A server whose carrier calls time out after half a second, and a tenant on it."""
+    app = create_app(Settings(database_url=database_url, secret_key=Secret(SECRET_KEY), provider_timeout=0.5))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            workspace = await create_workspace("Acme", 100)
+            yield app, Tenant(workspace, "", (await issue_api_key(workspace)).secret, http)
+
+
+async def import_number(tenant: Tenant, **number_input) -> dict:
+    return import_result(await tenant.graphql(IMPORT_PHONE_NUMBER, {"input": number_input}))
+
+
+async def byoc_trunk(tenant: Tenant, direction: str = "BOTH") -> str:
+    trunk_input = {"name": "Carrier", "direction": direction, "sipAddress": "sip.example-carrier.com"}
+    created = create_trunk_result(await tenant.graphql(CREATE_SIP_TRUNK, {"input": trunk_input}))
+    assert created["__typename"] == "CreateSipTrunkSuccess", created
+    return created["sipTrunk"]["id"]
+
+
+def twilio_account(app):
+    return app.state.sandbox.twilio.account(DEMO_ACCOUNT_SID)
+
+
+# ---------------------------------------------------------------- 1. an attempt finds only what it made
+
+
+async def test_a_late_livekit_trunk_is_undone_without_touching_the_trunk_a_later_import_made(impatient):
+    app, tenant = impatient
+    livekit = app.state.sandbox.livekit
+    trunk_id = await byoc_trunk(tenant, "OUTBOUND")
+    # given: LiveKit makes the first import's outbound trunk only after the client stopped waiting
+    app.state.sandbox.faults.add("POST", "/twirp/livekit.SIP/CreateSIPOutboundTrunk", delay=LATE, times=1)
+    first = await import_number(tenant, e164=BYOC_NUMBERS[0], source="BYOC", trunkId=trunk_id)
+    assert (first["__typename"], first["code"]) == ("ProviderError", "PROVIDER_TIMEOUT")
+    await asyncio.sleep(LATE + 0.3)
+    # and a second import on the same trunk makes the trunk's outbound side again, under the same trunk
+    second = await import_number(tenant, e164=BYOC_NUMBERS[1], source="BYOC", trunkId=trunk_id)
+    assert second["__typename"] == "ImportPhoneNumberSuccess", second
+    assert len(livekit.outbound_trunks) == 2
+
+    # when: recovery finishes the first import
+    assert await recover_interrupted(app.state.services, NOW) == 1
+
+    # then: only the late trunk went; the second number still places calls through its trunk
+    (kept,) = livekit.outbound_trunks.values()
+    assert list(kept.numbers) == [BYOC_NUMBERS[1]]
+    assert (await SipTrunk.get(id=trunk_id)).livekit_outbound_trunk_id == kept.sip_trunk_id
+    assert not await PhoneNumber.exists(e164=BYOC_NUMBERS[0])
+
+
+async def test_a_late_twilio_trunk_is_undone_without_touching_the_trunk_a_later_import_made(impatient):
+    app, tenant = impatient
+    account = twilio_account(app)
+    app.state.sandbox.faults.add("POST", "/v1/Trunks", delay=LATE, times=1)
+    first = await import_number(tenant, e164=DEMO_DIDS[0], source="TWILIO", twilio=DEMO_CREDENTIALS)
+    assert (first["__typename"], first["code"]) == ("ProviderError", "PROVIDER_TIMEOUT")
+    await asyncio.sleep(LATE + 0.3)
+    second = await import_number(tenant, e164=DEMO_DIDS[1], source="TWILIO", twilio=DEMO_CREDENTIALS)
+    assert second["__typename"] == "ImportPhoneNumberSuccess", second
+    assert len(account.trunks) == 2
+
+    assert await recover_interrupted(app.state.services, NOW) == 1
+
+    trunk = await SipTrunk.get(twilio_account__account_sid=DEMO_ACCOUNT_SID)
+    assert list(account.trunks) == [trunk.twilio_trunk_sid]
+    assert list(account.credential_lists) == [trunk.twilio_credential_list_sid]
+    assert account.number(DEMO_DIDS[1]).trunk_sid == trunk.twilio_trunk_sid
+    assert holdings_of(app.state.sandbox, DEMO_DIDS[1])["livekit_inbound_trunks"] == 1
+
+
+# ---------------------------------------------------------------- 2. the last rider takes the trunk along
+
+
+async def test_a_shared_trunk_goes_when_the_import_left_on_it_is_undone_after_the_last_number_was_deleted(app, tenant):
+    sandbox = app.state.sandbox
+    before = await what_exists(sandbox)
+    kept = await import_number(tenant, e164=DEMO_DIDS[0], source="TWILIO", twilio=DEMO_CREDENTIALS)
+    assert kept["__typename"] == "ImportPhoneNumberSuccess", kept
+    agent = await add_agent(tenant.workspace)
+    # given: a second import fails at its last step, and its cleanup fails too: it waits for recovery
+    sandbox.faults.add("POST", "/twirp/livekit.SIP/CreateSIPDispatchRule", status=503, times=1)
+    sandbox.faults.add("DELETE", "/v1/Trunks/*/PhoneNumbers/*", status=503)
+    failed = await import_number(tenant, e164=DEMO_DIDS[1], source="TWILIO", twilio=DEMO_CREDENTIALS, agentId=agent.id)
+    assert (failed["__typename"], failed["retryable"]) == ("ProviderError", True)
+    assert (await PhoneNumber.get(e164=DEMO_DIDS[1])).status == PhoneNumberStatus.PROVISIONING
+    sandbox.faults.clear()
+    # and the last ACTIVE number on the trunk is deleted meanwhile
+    deleted = (await tenant.graphql(DELETE, {"id": kept["phoneNumber"]["id"]}))["data"]["deletePhoneNumber"]
+    assert deleted["__typename"] == "DeletePhoneNumberSuccess", deleted
+
+    # when: recovery undoes the failed import
+    assert await recover_interrupted(app.state.services, NOW) == 1
+
+    # then: no trunk, credential list or LiveKit trunk is left on the customer's account
+    await agent.delete()
+    assert await what_exists(sandbox) == before
+
+
+# ---------------------------------------------------------------- 3. binds are journalled
+
+
+async def test_a_bind_whose_answer_is_lost_leaves_no_dispatch_rule_after_recovery(impatient):
+    app, tenant = impatient
+    livekit = app.state.sandbox.livekit
+    trunk_id = await byoc_trunk(tenant)
+    imported = await import_number(tenant, e164=BYOC_NUMBERS[0], source="BYOC", trunkId=trunk_id)
+    number_id = imported["phoneNumber"]["id"]
+    agent = await add_agent(tenant.workspace)
+    # given: LiveKit makes the rule only after the client stopped waiting
+    app.state.sandbox.faults.add("POST", "/twirp/livekit.SIP/CreateSIPDispatchRule", delay=LATE, times=1)
+    bound = (await tenant.graphql(UPDATE, {"input": {"id": number_id, "agentId": agent.id}}))["data"]["updatePhoneNumber"]
+    assert (bound["__typename"], bound["code"]) == ("ProviderError", "PROVIDER_TIMEOUT")
+    await asyncio.sleep(LATE + 0.3)
+    assert len(livekit.dispatch_rules) == 1  # made after all, and recorded nowhere but the journal
+    number = await PhoneNumber.get(id=number_id)
+    assert (number.agent_id, number.livekit_dispatch_rule_id) == (None, None)
+
+    # when
+    await recover_interrupted(app.state.services, NOW)
+
+    # then: the rule is gone, the journal is empty, and binding again makes exactly one rule
+    assert livekit.dispatch_rules == {}
+    assert not await CarrierStep.filter(owner_id=number_id).exists()
+    again = (await tenant.graphql(UPDATE, {"input": {"id": number_id, "agentId": agent.id}}))["data"]["updatePhoneNumber"]
+    assert again["__typename"] == "UpdatePhoneNumberSuccess", again
+    (rule,) = livekit.dispatch_rules.values()
+    assert [a.agent_name for a in rule.room_config.agents] == [agent.id]
+
+
+async def test_a_bind_interrupted_on_an_active_number_keeps_the_rule_its_row_records(impatient):
+    """Recovery of a bind's journal never deletes the rule the number already had."""
+    app, tenant = impatient
+    livekit = app.state.sandbox.livekit
+    first, second = await add_agent(tenant.workspace, "First"), await add_agent(tenant.workspace, "Second")
+    trunk_id = await byoc_trunk(tenant)
+    imported = await import_number(tenant, e164=BYOC_NUMBERS[0], source="BYOC", trunkId=trunk_id, agentId=first.id)
+    number_id = imported["phoneNumber"]["id"]
+    # given: every attempt of the rebind's update is answered late (it is safe to repeat, so it is retried)
+    app.state.sandbox.faults.add("POST", "/twirp/livekit.SIP/UpdateSIPDispatchRule", delay=LATE, times=4)
+    rebound = (await tenant.graphql(UPDATE, {"input": {"id": number_id, "agentId": second.id}}))["data"]["updatePhoneNumber"]
+    assert rebound["__typename"] == "ProviderError", rebound
+    await asyncio.sleep(LATE + 0.3)
+    (rule,) = livekit.dispatch_rules.values()
+    assert [a.agent_name for a in rule.room_config.agents] == [second.id]  # LiveKit acted after all
+
+    await recover_interrupted(app.state.services, NOW)
+
+    # then: the row's binding holds at LiveKit: the first agent, through the rule the row records
+    number = await PhoneNumber.get(id=number_id)
+    assert number.agent_id == first.id
+    (rule,) = livekit.dispatch_rules.values()
+    assert rule.sip_dispatch_rule_id == number.livekit_dispatch_rule_id
+    assert [a.agent_name for a in rule.room_config.agents] == [first.id]
+    assert not await CarrierStep.filter(owner_id=number_id).exists()
+
+
+# ---------------------------------------------------------------- 4. update racing delete
+
+
+async def test_a_label_update_during_a_delete_is_refused_and_after_it_not_found(app, tenant):
+    sandbox = app.state.sandbox
+    trunk_id = await byoc_trunk(tenant)
+    imported = await import_number(tenant, e164=BYOC_NUMBERS[0], source="BYOC", trunkId=trunk_id)
+    number_id = imported["phoneNumber"]["id"]
+    sandbox.faults.add("POST", "/twirp/livekit.SIP/DeleteSIPTrunk", delay=0.5)
+    deleting = asyncio.create_task(tenant.graphql(DELETE, {"id": number_id}))
+    while (await PhoneNumber.get(id=number_id)).status != PhoneNumberStatus.RELEASING:
+        await asyncio.sleep(0.01)
+
+    during = (await tenant.graphql(UPDATE, {"input": {"id": number_id, "label": "x"}}))["data"]["updatePhoneNumber"]
+    assert (during["__typename"], during["fieldErrors"]) == ("ValidationError", [{"field": "id", "code": "NOT_ALLOWED"}])
+    assert (await deleting)["data"]["deletePhoneNumber"]["__typename"] == "DeletePhoneNumberSuccess"
+    after = (await tenant.graphql(UPDATE, {"input": {"id": number_id, "label": "y"}}))["data"]["updatePhoneNumber"]
+    assert (after["__typename"], after["id"]) == ("NotFoundError", number_id)
+
+
+async def test_updates_racing_deletes_answer_within_the_contract(app, tenant):
+    trunk_id = await byoc_trunk(tenant)
+    agent = await add_agent(tenant.workspace)
+    answers = set()
+    for round_ in range(12):
+        imported = await import_number(tenant, e164=BYOC_NUMBERS[0], source="BYOC", trunkId=trunk_id)
+        number_id = imported["phoneNumber"]["id"]
+        bodies = await asyncio.gather(
+            tenant.graphql(DELETE, {"id": number_id}),
+            tenant.graphql(UPDATE, {"input": {"id": number_id, "label": f"round {round_}"}}),
+            tenant.graphql(UPDATE, {"input": {"id": number_id, "agentId": agent.id}}),
+        )
+        assert all("errors" not in body for body in bodies), bodies
+        answers |= {body["data"]["updatePhoneNumber"]["__typename"] for body in bodies[1:]}
+        assert bodies[0]["data"]["deletePhoneNumber"]["__typename"] == "DeletePhoneNumberSuccess"
+    assert answers <= {"UpdatePhoneNumberSuccess", "NotFoundError", "ValidationError"}
+    # nothing of the numbers is left at LiveKit once every delete finished
+    livekit = carrier_state(app.state.sandbox)["livekit"]
+    assert (livekit["dispatch_rules"], livekit["inbound_trunks"], livekit["outbound_trunks"]) == ({}, {}, {})
