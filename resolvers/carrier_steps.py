@@ -102,7 +102,7 @@ async def _undo_update_dispatch_rule(clients: CarrierClients, step: CarrierStep)
 async def _undo_delete_dispatch_rule(clients: CarrierClients, step: CarrierStep) -> None:
     """An unbind rolls forward: the row no longer records the rule, so the rule goes."""
     rule_id = step.params["rule_id"]
-    if not await _active_row_records(step.owner_id, livekit_dispatch_rule_id=rule_id):
+    if rule_id and not await _active_row_records(step.owner_id, livekit_dispatch_rule_id=rule_id):
         await clients.livekit.delete_dispatch_rule(rule_id)
 
 
@@ -151,10 +151,13 @@ async def leave_livekit_trunk(
     *, made_here: bool,
 ) -> None:
     """Take the number off a LiveKit trunk. A trunk its row no longer records is gone already, or, if this
-    attempt made it, goes now; the last number of a recorded trunk stays for settle_trunk to delete it whole."""
+    attempt made it, goes now; the last number of a recorded trunk stays for settle_trunk to delete it whole.
+    An ACTIVE number on the trunk stays on it: its import finished (a crash came before its journal was cleared)."""
     if not await _trunk_records(trunk_id, **{_livekit_column(direction): livekit_trunk_id}):
         if made_here:
             await clients.livekit.delete_trunk(livekit_trunk_id)
+        return
+    if await _active_row_records(number_id, trunk_id=trunk_id):
         return
     if await other_riders(trunk_id, number_id, direction):
         change = (

@@ -102,15 +102,18 @@ async def rebind(journal: Journal, number: PhoneNumber, agent_id: str | None, ch
     lk_number = number.livekit_phone_number_id if number.source == PhoneNumberSource.LIVEKIT else None
     try:
         if agent_id is None:
-            await PhoneNumber.filter(id=number.id).update(
-                **changes, livekit_dispatch_rule_id=None, updated_at=datetime.now(UTC)
-            )
+            async def forget_then_delete() -> None:
+                # Journalled before the row forgets the rule, so the rule's deletion is assured from here on.
+                await PhoneNumber.filter(id=number.id).update(
+                    **changes, livekit_dispatch_rule_id=None, updated_at=datetime.now(UTC)
+                )
+                if rule_id:
+                    await livekit.delete_dispatch_rule(rule_id)
+
+            await journal.step("livekit.delete_dispatch_rule", {"rule_id": rule_id}, forget_then_delete)
             if lk_number:
                 await journal.step("livekit.route_number", {"number_id": lk_number},
                                    lambda: livekit.update_number_dispatch_rule(lk_number, None))
-            if rule_id:
-                await journal.step("livekit.delete_dispatch_rule", {"rule_id": rule_id},
-                                   lambda: livekit.delete_dispatch_rule(rule_id))
         elif rule_id:
             await journal.step("livekit.update_dispatch_rule", {"rule_id": rule_id},
                                lambda: livekit.update_dispatch_rule(rule_id, agent_name=agent_id))
