@@ -176,11 +176,11 @@ class Sandbox:
             self.process.stop()
 
 
-async def start_sandbox(log_dir: pathlib.Path) -> Sandbox:
+async def start_sandbox(log_dir: pathlib.Path, *, state_path: pathlib.Path | None = None) -> Sandbox:
+    """A standalone sandbox, seeded with the demo state or with the JSON file at `state_path`."""
     port = free_port()
-    process = start_process(
-        [TRUNKLINE, "sandbox", "--port", str(port)], clean_environment(), log_dir / f"sandbox-{port}.log"
-    )
+    env = clean_environment(TRUNKLINE_SANDBOX_STATE=str(state_path)) if state_path else clean_environment()
+    process = start_process([TRUNKLINE, "sandbox", "--port", str(port)], env, log_dir / f"sandbox-{port}.log")
     url = f"http://127.0.0.1:{port}"
     try:
         await wait_for_http(process, url + "/__sandbox/state")
@@ -238,6 +238,28 @@ async def start_server(env: dict[str, str], log_dir: pathlib.Path, *, workers: i
         process.stop()
         raise
     return Server(process, url)
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, read from /proc (Linux)."""
+    children = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name in parentheses may hold spaces; the parent pid is the second field after it.
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return sorted(children)
+
+
+def command_line(pid: int) -> str:
+    """The process's arguments joined by spaces; empty once it has gone."""
+    try:
+        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
 
 
 def new_secret_key() -> str:
