@@ -2,20 +2,14 @@
 
 from models import Agent
 from models.ids import is_valid_id
-from resolvers.outcomes import FieldProblem, Invalid
-
-NAME_MAX_LENGTH = 255
+from resolvers.outcomes import Invalid
+from resolvers.validation import check_name
 
 
 async def create_agent(workspace_id: str, name: str) -> Agent | Invalid:
-    name = name.strip()
-    if not name:
-        return Invalid((FieldProblem("name", "REQUIRED", "name must not be empty"),))
-    if len(name) > NAME_MAX_LENGTH:
-        return Invalid(
-            (FieldProblem("name", "TOO_LONG", f"name must be at most {NAME_MAX_LENGTH} characters, not {len(name)}"),)
-        )
-    return await Agent.create(workspace_id=workspace_id, name=name)
+    if problems := check_name(name):
+        return Invalid(problems)
+    return await Agent.create(workspace_id=workspace_id, name=name.strip())
 
 
 async def get_agent(workspace_id: str, agent_id: str) -> Agent | None:

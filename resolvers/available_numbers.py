@@ -10,7 +10,7 @@ from resolvers.outcomes import InvalidArgument
 from resolvers.services import Services
 
 MAX_LIMIT = 50
-_AREA_CODE = re.compile(r"[2-9]\d\d")
+_AREA_CODE = re.compile(r"[2-9][0-9][0-9]")  # not \d, which takes any script's digits
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,15 @@ from models import SipTrunk, Workspace
 from models.enums import SipTransport, SipTrunkDirection, SipTrunkProvider
 from resolvers.outcomes import FieldProblem, Invalid, LimitReached
 from resolvers.services import Services
+from resolvers.validation import check_name, check_text
 
 SIP_TRUNK_LIMIT = 20
-NAME_MAX_LENGTH = 255
-# A bare host name or IP, with an optional port: what LiveKit accepts as an outbound address.
-_HOST = re.compile(r"(?=.{1,253}(:\d{1,5})?$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:\d{1,5})?")
+ALLOWED_ADDRESSES_LIMIT = 100
+SIP_ADDRESS_MAX_LENGTH = 255  # the column's width
+# A bare host name or IP (at most 253 characters, as DNS allows), then an optional port: what LiveKit
+# accepts as an outbound address. Explicit ASCII classes, since \d and int() also take other scripts' digits.
+_HOST = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+_PORT = re.compile(r"[0-9]{1,5}")
 _USERNAME = re.compile(r"[A-Za-z0-9._~+-]{1,128}")
 
 
@@ -56,58 +60,86 @@ async def create_sip_trunk(workspace_id: str, request: SipTrunkRequest, services
             transport=request.transport,
             auth_username=request.auth_username or None,
             auth_password_encrypted=services.secrets.encrypt(password) if password else None,
-            allowed_addresses=[str(ipaddress.ip_network(a.strip(), strict=False)) for a in request.allowed_addresses],
+            allowed_addresses=[allowed_network(address) for address in request.allowed_addresses],
             using_db=connection,
         )
 
 
 def validate(request: SipTrunkRequest) -> tuple[FieldProblem, ...]:
+    return (
+        *check_name(request.name),
+        *_sip_address_problems(request.sip_address, request.direction),
+        *_auth_problems(request.auth_username, request.auth_password),
+        *_allowed_addresses_problems(request.allowed_addresses),
+    )
+
+
+def _sip_address_problems(address: str | None, direction: SipTrunkDirection) -> tuple[FieldProblem, ...]:
+    if not address:
+        if direction in (SipTrunkDirection.OUTBOUND, SipTrunkDirection.BOTH):
+            return (FieldProblem("sipAddress", "REQUIRED", "sipAddress is required for OUTBOUND and BOTH trunks"),)
+        return ()
+    if problems := check_text(address, "sipAddress"):
+        return problems
+    if len(address) > SIP_ADDRESS_MAX_LENGTH:
+        return (FieldProblem("sipAddress", "TOO_LONG", f"sipAddress must be at most {SIP_ADDRESS_MAX_LENGTH} characters"),)
+    if not is_sip_host(address):
+        message = (
+            "sipAddress must be a bare host name or IP with an optional port (1-65535), e.g. sip.example-carrier.com "
+            "(no sip: prefix, user, parameters or transport; transport is its own field)"
+        )
+        return (FieldProblem("sipAddress", "INVALID_FORMAT", message),)
+    return ()
+
+
+def _auth_problems(username: str | None, password: str | None) -> tuple[FieldProblem, ...]:
     problems = []
-    name = request.name.strip()
-    if not name:
-        problems.append(FieldProblem("name", "REQUIRED", "name must not be empty"))
-    elif len(name) > NAME_MAX_LENGTH:
-        problems.append(FieldProblem("name", "TOO_LONG", f"name must be at most {NAME_MAX_LENGTH} characters"))
-
-    if request.direction in (SipTrunkDirection.OUTBOUND, SipTrunkDirection.BOTH) and not request.sip_address:
-        problems.append(FieldProblem("sipAddress", "REQUIRED", "sipAddress is required for OUTBOUND and BOTH trunks"))
-    elif request.sip_address and not is_sip_host(request.sip_address):
-        problems.append(
-            FieldProblem(
-                "sipAddress",
-                "INVALID_FORMAT",
-                "sipAddress must be a bare host name or IP with an optional port (1-65535), e.g. sip.example-carrier.com "
-                "(no sip: prefix, user, parameters or transport; transport is its own field)",
-            )
-        )
-
-    if bool(request.auth_username) != bool(request.auth_password):
-        missing = "authPassword" if request.auth_username else "authUsername"
+    if bool(username) != bool(password):
+        missing = "authPassword" if username else "authUsername"
         problems.append(FieldProblem(missing, "REQUIRED", "authUsername and authPassword go together"))
-    elif request.auth_username and not _USERNAME.fullmatch(request.auth_username):
-        problems.append(
-            FieldProblem("authUsername", "INVALID_FORMAT", "authUsername must be 1 to 128 letters, digits or ._~+-")
-        )
-    if request.auth_password and not 8 <= len(request.auth_password) <= 128:
-        problems.append(FieldProblem("authPassword", "INVALID_FORMAT", "authPassword must be 8 to 128 characters"))
-
-    for index, address in enumerate(request.allowed_addresses):
-        try:
-            ipaddress.ip_network(address.strip(), strict=False)
-        except ValueError:
-            problems.append(
-                FieldProblem(
-                    f"allowedAddresses.{index}",
-                    "INVALID_FORMAT",
-                    f"{address!r} is not an IP address or CIDR block, e.g. 203.0.113.7 or 203.0.113.0/24",
-                )
-            )
+    if username:
+        if text_problems := check_text(username, "authUsername"):
+            problems += text_problems
+        elif not _USERNAME.fullmatch(username):
+            problems.append(FieldProblem("authUsername", "INVALID_FORMAT", "authUsername must be 1 to 128 letters, digits or ._~+-"))
+    if password:
+        if text_problems := check_text(password, "authPassword"):
+            problems += text_problems
+        elif not 8 <= len(password) <= 128:
+            problems.append(FieldProblem("authPassword", "INVALID_FORMAT", "authPassword must be 8 to 128 characters"))
     return tuple(problems)
 
 
+def _allowed_addresses_problems(addresses: tuple[str, ...]) -> tuple[FieldProblem, ...]:
+    if len(addresses) > ALLOWED_ADDRESSES_LIMIT:
+        # One problem, not one per entry of a list that may be huge.
+        message = f"allowedAddresses takes at most {ALLOWED_ADDRESSES_LIMIT} entries, not {len(addresses)}; use CIDR blocks"
+        return (FieldProblem("allowedAddresses", "TOO_MANY", message),)
+    problems = []
+    for index, address in enumerate(addresses):
+        field_name = f"allowedAddresses.{index}"
+        if text_problems := check_text(address, field_name):
+            problems += text_problems
+        elif allowed_network(address) is None:
+            message = f"{address!r} is not an IP address or CIDR block, e.g. 203.0.113.7 or 203.0.113.0/24"
+            problems.append(FieldProblem(field_name, "INVALID_FORMAT", message))
+    return tuple(problems)
+
+
+def allowed_network(address: str) -> str | None:
+    """The network an allowedAddresses entry names, normalised (203.0.113.5/24 is 203.0.113.0/24), or None."""
+    # An IPv6 scope (%eth0) means nothing to a remote carrier and would carry any text; refuse it.
+    if "%" in address:
+        return None
+    try:
+        return str(ipaddress.ip_network(address.strip(), strict=False))
+    except ValueError:
+        return None
+
+
 def is_sip_host(address: str) -> bool:
-    """A bare host name or IP, with an optional port from 1 to 65535."""
-    if not _HOST.fullmatch(address):
+    """A bare host name or IP, with an optional port from 1 to 65535 in ASCII digits."""
+    host, colon, port = address.partition(":")
+    if not _HOST.fullmatch(host):
         return False
-    _, colon, port = address.rpartition(":")
-    return not colon or 1 <= int(port) <= 65535
+    return not colon or (_PORT.fullmatch(port) is not None and 1 <= int(port) <= 65535)

@@ -10,13 +10,33 @@ from models.ids import is_valid_id
 from resolvers.outcomes import FieldProblem
 
 LABEL_MAX_LENGTH = 255
+NAME_MAX_LENGTH = 255
 EXAMPLE_E164 = "+12025551234"
+# Unicode category Cc (C0, DEL and C1, NUL and tab and newline among them) and surrogates, which in a
+# decoded str are always unpaired. PostgreSQL cannot store NUL and neither database can encode a lone
+# surrogate, so refusing them up front gives one answer on both; none belongs in text shown to people.
+_INVALID_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _TWILIO_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 _TWILIO_AUTH_TOKEN = re.compile(r"[0-9a-fA-F]{32}")
 
 
+def check_text(value: str | None, field: str) -> tuple[FieldProblem, ...]:
+    """Every string input: INVALID_CHARACTERS for a control character or a lone surrogate."""
+    found = _INVALID_CHARACTER.search(value) if value else None
+    if found is None:
+        return ()
+    # The code point, not the character: the value may be a secret, and the character is invisible anyway.
+    message = (
+        f"{field} must not contain control characters (such as NUL, tab or newline) or unpaired surrogates; "
+        f"found U+{ord(found.group()):04X} at character {found.start() + 1}"
+    )
+    return (FieldProblem(field, "INVALID_CHARACTERS", message),)
+
+
 def check_e164(value: str, field: str = "e164") -> tuple[FieldProblem, ...]:
-    """A valid number written exactly in canonical E.164 (+, country code, digits, nothing else)."""
+    """A valid number written exactly in canonical E.164 (+, country code, ASCII digits, nothing else)."""
+    if problems := check_text(value, field):
+        return problems
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
@@ -27,7 +47,9 @@ def check_e164(value: str, field: str = "e164") -> tuple[FieldProblem, ...]:
             FieldProblem(field, "INVALID_NUMBER", f"{field} {value!r} is not a valid phone number; expected e.g. {EXAMPLE_E164}"),
         )
     if value != canonical:
-        return (FieldProblem(field, "INVALID_FORMAT", f"{field} must be written in E.164 form: {canonical}"),)
+        # phonenumbers reads any script's digits; we store and compare ASCII ones only.
+        how = "with ASCII digits 0-9" if not value.isascii() else "in E.164 form"
+        return (FieldProblem(field, "INVALID_FORMAT", f"{field} must be written {how}: {canonical}"),)
     return ()
 
 
@@ -49,8 +71,22 @@ def region_of(e164: str) -> str | None:
 
 
 def check_label(label: str | None, field: str = "label") -> tuple[FieldProblem, ...]:
+    if problems := check_text(label, field):
+        return problems
     if label is not None and len(label) > LABEL_MAX_LENGTH:
         return (FieldProblem(field, "TOO_LONG", f"{field} must be at most {LABEL_MAX_LENGTH} characters, not {len(label)}"),)
+    return ()
+
+
+def check_name(name: str, field: str = "name") -> tuple[FieldProblem, ...]:
+    """A display name: 1 to NAME_MAX_LENGTH characters once surrounding spaces are stripped."""
+    if problems := check_text(name, field):
+        return problems
+    stripped = name.strip()
+    if not stripped:
+        return (FieldProblem(field, "REQUIRED", f"{field} must not be empty"),)
+    if len(stripped) > NAME_MAX_LENGTH:
+        return (FieldProblem(field, "TOO_LONG", f"{field} must be at most {NAME_MAX_LENGTH} characters, not {len(stripped)}"),)
     return ()
 
 
@@ -63,12 +99,14 @@ def check_id_shape(value: str | None, prefix: str, field: str) -> tuple[FieldPro
 
 
 def check_twilio_credentials(account_sid: str, auth_token: str, prefix: str = "twilio") -> tuple[FieldProblem, ...]:
-    problems = []
-    if not _TWILIO_ACCOUNT_SID.fullmatch(account_sid):
+    sid_problems = check_text(account_sid, f"{prefix}.accountSid")
+    token_problems = check_text(auth_token, f"{prefix}.authToken")
+    problems = [*sid_problems, *token_problems]
+    if not sid_problems and not _TWILIO_ACCOUNT_SID.fullmatch(account_sid):
         problems.append(
             FieldProblem(f"{prefix}.accountSid", "INVALID_FORMAT", "accountSid must be AC followed by 32 hexadecimal characters")
         )
-    if not _TWILIO_AUTH_TOKEN.fullmatch(auth_token):
+    if not token_problems and not _TWILIO_AUTH_TOKEN.fullmatch(auth_token):
         # Never echo the token back, not even a malformed one.
         problems.append(FieldProblem(f"{prefix}.authToken", "INVALID_FORMAT", "authToken must be 32 hexadecimal characters"))
     return tuple(problems)

@@ -17,8 +17,8 @@ class FieldError:
     message: str = strawberry.field(description="What was wrong and what was expected.")
     code: str = strawberry.field(
         description="REQUIRED, INVALID_FORMAT, INVALID_NUMBER, UNSUPPORTED_COUNTRY, NOT_ALLOWED, NOT_FOUND, "
-        "ALREADY_EXISTS, NOT_OWNED, CREDENTIALS_REJECTED, DID_IMPORT_REQUIRED, NOT_AGENT_BINDABLE, TOO_LONG, "
-        "SERVER_DETERMINED, or another documented code."
+        "ALREADY_EXISTS, NOT_OWNED, CREDENTIALS_REJECTED, DID_IMPORT_REQUIRED, NOT_AGENT_BINDABLE, TOO_LONG, TOO_MANY, "
+        "INVALID_CHARACTERS (a control character or unpaired surrogate), SERVER_DETERMINED, or another documented code."
     )
 
 

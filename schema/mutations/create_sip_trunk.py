@@ -30,7 +30,7 @@ class CreateSipTrunkInput:
     auth_username: str | None = strawberry.field(default=None, description="Digest auth user name, with authPassword.")
     auth_password: str | None = strawberry.field(default=None, description="Digest auth password; write-only, stored encrypted.")
     allowed_addresses: list[str] | None = strawberry.field(
-        default=None, description="IPs or CIDR blocks inbound calls may come from; empty means any."
+        default=None, description="At most 100 IPs or CIDR blocks inbound calls may come from; empty means any."
     )
 
 
