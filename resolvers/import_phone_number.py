@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberSource, SipTrunkProvider
-from resolvers import provision_byoc, provision_livekit, provision_twilio
+from resolvers import provision_byoc, provision_livekit, provision_twilio, twilio_ownership
 from resolvers.outcomes import Failure, FieldProblem, Invalid
 from resolvers.provisioning import provision_reserved
-from resolvers.reservation import reserve_number
+from resolvers.reservation import already_held, reserve_number
 from resolvers.services import Services
 from resolvers.validation import (
     check_e164,
@@ -51,7 +51,16 @@ async def import_phone_number(workspace_id: str, request: ImportRequest, service
     references = await load_references(workspace_id, request)
     if isinstance(references, Invalid):
         return references
-    # 3. A slot, and the number, reserved in one short transaction.
+    # 3. For TWILIO, the credentials and the number proved first: until then, the caller learns only
+    # whether its own workspace holds the number, never whether another does.
+    holding = None
+    if request.source == PhoneNumberSource.TWILIO:
+        if held := await already_held(workspace_id, request.e164, anywhere=False):
+            return held
+        holding = await twilio_ownership.look_up(request.e164, request.twilio, services)
+        if not isinstance(holding, twilio_ownership.TwilioHolding):
+            return holding
+    # 4. A slot, and the number, reserved in one short transaction.
     reserved = await reserve_number(
         workspace_id,
         request.e164,
@@ -62,11 +71,17 @@ async def import_phone_number(workspace_id: str, request: ImportRequest, service
     )
     if not isinstance(reserved, PhoneNumber):
         return reserved
-    # 4. Carrier work, journalled; undone on any failure.
-    return await provision(reserved, request, references, services)
+    # 5. Carrier work, journalled; undone on any failure.
+    return await provision(reserved, request, references, holding, services)
 
 
-async def provision(number: PhoneNumber, request: ImportRequest, references: References, services: Services):
+async def provision(
+    number: PhoneNumber,
+    request: ImportRequest,
+    references: References,
+    holding: twilio_ownership.TwilioHolding | None,
+    services: Services,
+):
     match request.source:
         case PhoneNumberSource.LIVEKIT:
             return await provision_reserved(
@@ -76,7 +91,7 @@ async def provision(number: PhoneNumber, request: ImportRequest, references: Ref
         case PhoneNumberSource.TWILIO:
             return await provision_reserved(
                 number, services, "twilio",
-                lambda journal: provision_twilio.provision(number, request.twilio, references.agent, journal, services),
+                lambda journal: provision_twilio.provision(number, request.twilio, holding, references.agent, journal, services),
             )
         case PhoneNumberSource.BYOC:
             return await provision_reserved(

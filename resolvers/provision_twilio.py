@@ -17,7 +17,6 @@ from models.enums import (
     SipTrunkDirection,
     SipTrunkProvider,
 )
-from providers.errors import CredentialsRejected
 from providers.redact import mask_sid
 from providers.twilio import CallerId, IncomingNumber, TwilioAccountClient
 from resolvers.carrier_steps import CarrierClients
@@ -34,23 +33,17 @@ from resolvers.trunk_sides import (
     tear_down_twilio_side,
     twilio_side_complete,
 )
+from resolvers.twilio_ownership import TwilioHolding
 
 TWILIO_TRUNK_NAME = "Trunkline {trunk_id}"  # of the Twilio trunk and credential list, plus the attempt's tag
 
 
-async def provision(number: PhoneNumber, credentials, agent: Agent | None, journal: Journal, services: Services):
-    client = services.twilio_account(credentials.account_sid, credentials.auth_token)
-    try:
-        did, caller_id = await concurrently(client.find_incoming_number(number.e164), client.find_caller_id(number.e164))
-    except CredentialsRejected:
-        message = f"Twilio refused the Account SID and Auth Token for {mask_sid(credentials.account_sid)}"
-        return Invalid((FieldProblem("twilio.authToken", "CREDENTIALS_REJECTED", message),))
-    if did is None and caller_id is None:
-        message = f"{number.e164} is neither a phone number nor a verified caller ID on Twilio account {mask_sid(credentials.account_sid)}"
-        return Invalid((FieldProblem("e164", "NOT_OWNED", message),))
-    if did is not None:
-        return await provision_did(number, did, credentials, client, agent, journal, services)
-    return await provision_caller_id(number, caller_id, credentials, agent, journal, services)
+async def provision(number: PhoneNumber, credentials, holding: TwilioHolding, agent: Agent | None, journal: Journal, services: Services):
+    """`holding`: what the account holds under the number, looked up before the reservation."""
+    if holding.did is not None:
+        client = services.twilio_account(credentials.account_sid, credentials.auth_token)
+        return await provision_did(number, holding.did, credentials, client, agent, journal, services)
+    return await provision_caller_id(number, holding.caller_id, credentials, agent, journal, services)
 
 
 async def remember_account(workspace_id: str, credentials, services: Services) -> TwilioAccount:

@@ -13,10 +13,12 @@ from models.phone_number import SLOT_HOLDING_STATUSES
 from resolvers.outcomes import FieldProblem, Invalid, LimitReached
 
 
-async def already_held(workspace_id: str, e164: str, field: str = "e164") -> Invalid | None:
-    """ALREADY_EXISTS when any row holds the number; only this workspace learns which row."""
+async def already_held(workspace_id: str, e164: str, field: str = "e164", *, anywhere: bool = True) -> Invalid | None:
+    """ALREADY_EXISTS when any row holds the number; only this workspace learns which row.
+
+    anywhere=False looks in this workspace alone, for a caller not yet proved to own the number."""
     existing = await PhoneNumber.get_or_none(e164=e164)
-    if existing is None:
+    if existing is None or (not anywhere and existing.workspace_id != workspace_id):
         return None
     if existing.workspace_id == workspace_id:
         message = f"{e164} is already in this workspace as {existing.id}"
