@@ -6,8 +6,9 @@ Our rows are the truth; a step is settled when its operation failed or was inter
   row does not record was made by this attempt alone and is deleted.
 - a number-level resource (dispatch rule, bought number, attachment) stays only while an ACTIVE row
   records it; a number's routing is set back to what its row says.
-- a number added to a trunk the row still records is taken off it again while other numbers ride it
-  (LiveKit refuses an outbound trunk without numbers); otherwise settle_trunk deletes that trunk.
+- a number added to a trunk is taken off it by settle_trunk, which runs after the steps are settled and
+  deletes the trunk's sides instead when no other number rides them (LiveKit refuses an outbound trunk
+  without numbers, and an inbound one without numbers would accept calls to any number).
 
 A step may not have happened, or may happen after we stopped waiting (state STARTED): a create is then
 looked up by the name unique to its attempt (Journal.create). Every settle is safe to repeat: deletes of
@@ -72,7 +73,8 @@ async def _made(step: CarrierStep, id_key: str, find: Callable[[str], Awaitable[
     return await find(name) if name else []
 
 
-async def _unless_gone(call: Awaitable[Any]) -> None:
+async def unless_gone(call: Awaitable[Any]) -> None:
+    """Await a carrier call for which a resource already gone is the state aimed for."""
     try:
         await call
     except NotFound:
@@ -95,7 +97,7 @@ async def _undo_update_dispatch_rule(clients: CarrierClients, step: CarrierStep)
     rule_id = step.params["rule_id"]
     number = await PhoneNumber.get_or_none(id=step.owner_id, livekit_dispatch_rule_id=rule_id)
     if number is not None and number.agent_id:
-        await _unless_gone(clients.livekit.update_dispatch_rule(rule_id, agent_name=number.agent_id))
+        await unless_gone(clients.livekit.update_dispatch_rule(rule_id, agent_name=number.agent_id))
 
 
 @undoes("livekit.delete_dispatch_rule")
@@ -112,7 +114,7 @@ async def _undo_route_number(clients: CarrierClients, step: CarrierStep) -> None
     number = await PhoneNumber.get_or_none(id=step.owner_id, status=PhoneNumberStatus.ACTIVE)
     if number is not None:
         rule_id = number.livekit_dispatch_rule_id
-        await _unless_gone(clients.livekit.update_number_dispatch_rule(step.params["number_id"], rule_id))
+        await unless_gone(clients.livekit.update_number_dispatch_rule(step.params["number_id"], rule_id))
 
 
 @undoes("livekit.purchase_number")
@@ -134,37 +136,19 @@ def _livekit_column(direction: str) -> str:
 
 
 async def _undo_create_livekit_trunk(clients: CarrierClients, step: CarrierStep, direction: str) -> None:
+    """A LiveKit trunk its row does not record was made by this attempt alone, and goes. One the row records
+    belongs to the trunk: settle_trunk takes this number off it, or deletes it with its last rider."""
     livekit = clients.livekit
     find = livekit.find_inbound_trunk_ids if direction == "inbound" else livekit.find_outbound_trunk_ids
+    column = f"livekit_{direction}_trunk_id"
     for livekit_trunk_id in await _made(step, "livekit_trunk_id", find):
-        await leave_livekit_trunk(clients, step.params["trunk_id"], direction, livekit_trunk_id, step.owner_id,
-                                  step.params["e164"], made_here=True)
+        if not await _trunk_records(step.params["trunk_id"], **{column: livekit_trunk_id}):
+            await livekit.delete_trunk(livekit_trunk_id)
 
 
-async def _undo_add_livekit_number(clients: CarrierClients, step: CarrierStep, direction: str) -> None:
-    await leave_livekit_trunk(clients, step.params.get("trunk_id"), direction, step.params["livekit_trunk_id"],
-                              step.owner_id, step.params["e164"], made_here=False)
-
-
-async def leave_livekit_trunk(
-    clients: CarrierClients, trunk_id: str | None, direction: str, livekit_trunk_id: str, number_id: str, e164: str,
-    *, made_here: bool,
-) -> None:
-    """Take the number off a LiveKit trunk. A trunk its row no longer records is gone already, or, if this
-    attempt made it, goes now; the last number of a recorded trunk stays for settle_trunk to delete it whole.
-    An ACTIVE number on the trunk stays on it: its import finished (a crash came before its journal was cleared)."""
-    if not await _trunk_records(trunk_id, **{_livekit_column(direction): livekit_trunk_id}):
-        if made_here:
-            await clients.livekit.delete_trunk(livekit_trunk_id)
-        return
-    if await _active_row_records(number_id, trunk_id=trunk_id):
-        return
-    if await other_riders(trunk_id, number_id, direction):
-        change = (
-            clients.livekit.change_inbound_trunk_numbers if direction == "inbound"
-            else clients.livekit.change_outbound_trunk_numbers
-        )
-        await _unless_gone(change(livekit_trunk_id, remove=[e164]))
+async def _number_added_to_trunk(_clients: CarrierClients, _step: CarrierStep) -> None:
+    # The number goes off the trunk in settle_trunk, which knows whether the trunk stays.
+    return None
 
 
 async def other_riders(trunk_id: str, number_id: str, direction: str | None = None) -> bool:
@@ -178,8 +162,8 @@ async def other_riders(trunk_id: str, number_id: str, direction: str | None = No
 
 undoes("livekit.create_inbound_trunk")(lambda clients, step: _undo_create_livekit_trunk(clients, step, "inbound"))
 undoes("livekit.create_outbound_trunk")(lambda clients, step: _undo_create_livekit_trunk(clients, step, "outbound"))
-undoes("livekit.add_inbound_number")(lambda clients, step: _undo_add_livekit_number(clients, step, "inbound"))
-undoes("livekit.add_outbound_number")(lambda clients, step: _undo_add_livekit_number(clients, step, "outbound"))
+undoes("livekit.add_inbound_number")(_number_added_to_trunk)
+undoes("livekit.add_outbound_number")(_number_added_to_trunk)
 
 
 # --- Twilio --------------------------------------------------------------------------------------

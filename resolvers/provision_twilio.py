@@ -49,8 +49,10 @@ async def provision(number: PhoneNumber, credentials, holding: TwilioHolding, ag
 async def remember_account(workspace_id: str, credentials, services: Services) -> TwilioAccount:
     """The workspace's record of the account; a new token replaces the stored one once Twilio accepted it."""
     token = credentials.auth_token
-    account = await TwilioAccount.get_or_none(workspace_id=workspace_id, account_sid=credentials.account_sid)
-    if account is None:
+    for _ in range(5):
+        account = await TwilioAccount.get_or_none(workspace_id=workspace_id, account_sid=credentials.account_sid)
+        if account is not None:
+            break
         try:
             async with in_transaction():
                 return await TwilioAccount.create(
@@ -58,16 +60,32 @@ async def remember_account(workspace_id: str, credentials, services: Services) -
                     account_sid=credentials.account_sid,
                     auth_token_encrypted=services.secrets.encrypt(token),
                 )
-        except IntegrityError:  # a concurrent import recorded it first
-            account = await TwilioAccount.get(workspace_id=workspace_id, account_sid=credentials.account_sid)
+        except IntegrityError:  # a concurrent import recorded it first (and a tidy may remove it again): look again
+            continue
+    else:
+        raise LeaseBusy(f"Twilio account {mask_sid(credentials.account_sid)}")
     if services.secrets.decrypt(account.auth_token_encrypted) != token:
         account.auth_token_encrypted = services.secrets.encrypt(token)
         await account.save(update_fields=["auth_token_encrypted", "updated_at"])
     return account
 
 
-async def shared_trunk_for(account: TwilioAccount) -> SipTrunk:
-    """The one trunk row per Twilio account; its carrier side is built under its lease."""
+async def link_account(number: PhoneNumber, credentials, services: Services) -> TwilioAccount:
+    """Record the account on the number; from then on no tidy removes it (resolvers/tidy.py)."""
+    for _ in range(5):
+        account = await remember_account(number.workspace_id, credentials, services)
+        try:
+            await PhoneNumber.filter(id=number.id).update(twilio_account_id=account.id)
+        except IntegrityError:  # tidied between our read and our write
+            continue
+        number.twilio_account_id = account.id
+        return account
+    raise LeaseBusy(f"Twilio account {mask_sid(credentials.account_sid)}")
+
+
+async def shared_trunk_for(account: TwilioAccount) -> SipTrunk | None:
+    """The one trunk row per Twilio account (None if it was just tidied away); its carrier side is built
+    under its lease."""
     trunk = await SipTrunk.get_or_none(twilio_account_id=account.id)
     if trunk is not None:
         return trunk
@@ -80,21 +98,23 @@ async def shared_trunk_for(account: TwilioAccount) -> SipTrunk:
                 direction=SipTrunkDirection.BOTH,
                 twilio_account=account,
             )
-    except IntegrityError:
-        return await SipTrunk.get(twilio_account_id=account.id)
+    except IntegrityError:  # made concurrently
+        return await SipTrunk.get_or_none(twilio_account_id=account.id)
 
 
 async def link_to_shared_trunk(number: PhoneNumber, credentials, services: Services) -> tuple[TwilioAccount, SipTrunk]:
-    """Record the account and its shared trunk on the number. A failed import elsewhere may remove an
-    unused trunk or account row between our read and our write; the foreign keys refuse, and we look again."""
-    for _ in range(3):
-        account = await remember_account(number.workspace_id, credentials, services)
+    """Record the account and its shared trunk on the number. A failed import elsewhere may tidy away an
+    unused trunk row between our read and our write; the foreign key refuses, and we look again."""
+    account = await link_account(number, credentials, services)
+    for _ in range(5):
         trunk = await shared_trunk_for(account)
+        if trunk is None:
+            continue
         try:
-            await PhoneNumber.filter(id=number.id).update(twilio_account_id=account.id, trunk_id=trunk.id)
+            await PhoneNumber.filter(id=number.id).update(trunk_id=trunk.id)
         except IntegrityError:
             continue
-        number.twilio_account_id, number.trunk_id = account.id, trunk.id
+        number.trunk_id = trunk.id
         return account, trunk
     raise LeaseBusy(f"shared trunk of {mask_sid(credentials.account_sid)}")
 
@@ -192,11 +212,13 @@ async def provision_caller_id(number, caller_id: CallerId, credentials, agent, j
     trunk = await SipTrunk.get_or_none(twilio_account_id=account.id) if account else None
     if trunk is None:
         return _did_required(number, credentials)
-    account = await remember_account(number.workspace_id, credentials, services)
-    await PhoneNumber.filter(id=number.id).update(
-        source=PhoneNumberSource.VERIFIED_CALLER_ID, twilio_account_id=account.id, trunk_id=trunk.id,
-        twilio_phone_number_sid=caller_id.sid,
-    )
+    await link_account(number, credentials, services)
+    try:
+        await PhoneNumber.filter(id=number.id).update(
+            source=PhoneNumberSource.VERIFIED_CALLER_ID, trunk_id=trunk.id, twilio_phone_number_sid=caller_id.sid
+        )
+    except IntegrityError:  # the trunk's last DID was deleted and its row tidied meanwhile
+        return _did_required(number, credentials)
     number.twilio_account_id, number.trunk_id = account.id, trunk.id
     async with trunk_lease(trunk.id) as trunk:
         # Decided under the lease: the DID that built the trunk's Twilio side is still there.

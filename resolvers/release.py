@@ -8,9 +8,9 @@ carrier let go, then the row goes.
 from __future__ import annotations
 
 from models import PhoneNumber
-from models.enums import PhoneNumberCapability, PhoneNumberSource
+from models.enums import PhoneNumberSource
 from providers.errors import Unavailable
-from resolvers.carrier_steps import CarrierClients, leave_livekit_trunk
+from resolvers.carrier_steps import CarrierClients
 from resolvers.concurrently import concurrently
 from resolvers.journal import Journal
 from resolvers.leases import trunk_lease
@@ -43,27 +43,14 @@ async def release_at_carriers(number: PhoneNumber, services: Services) -> None:
             livekit.delete_dispatch_rule(rule_id) if rule_id else None,
         )
         return
-    twilio = await clients.twilio(number.twilio_account_id) if number.twilio_account_id else None
     if number.trunk_id is not None:
-        async with trunk_lease(number.trunk_id) as trunk:
+        async with trunk_lease(number.trunk_id):
             await concurrently(
                 livekit.delete_dispatch_rule(rule_id) if rule_id else None,
-                *(
-                    leave_livekit_trunk(clients, trunk.id, direction, getattr(trunk, f"livekit_{direction}_trunk_id"),
-                                        number.id, number.e164, made_here=False)
-                    for direction, capability in (("inbound", PhoneNumberCapability.INBOUND), ("outbound", PhoneNumberCapability.OUTBOUND))
-                    if getattr(trunk, f"livekit_{direction}_trunk_id") and capability.value in number.capabilities
-                ),
-                _leave_twilio_trunk(trunk, number, twilio),
+                settle_trunk(clients, number.trunk_id, leaving=number),
             )
-            await settle_trunk(clients, trunk.id, leaving=number.id)
     elif rule_id:
         await livekit.delete_dispatch_rule(rule_id)
-    if number.source == PhoneNumberSource.TWILIO_PURCHASED and number.twilio_phone_number_sid and twilio:
+    if number.source == PhoneNumberSource.TWILIO_PURCHASED and number.twilio_phone_number_sid and number.twilio_account_id:
+        twilio = await clients.twilio(number.twilio_account_id)
         await twilio.release_number(number.twilio_phone_number_sid)
-
-
-async def _leave_twilio_trunk(trunk, number: PhoneNumber, twilio) -> None:
-    attached = number.source in (PhoneNumberSource.TWILIO, PhoneNumberSource.TWILIO_PURCHASED)
-    if attached and twilio and trunk.twilio_trunk_sid and number.twilio_phone_number_sid:
-        await twilio.detach_number(trunk.twilio_trunk_sid, number.twilio_phone_number_sid)

@@ -21,10 +21,11 @@ log = logging.getLogger(__name__)
 
 async def settle_steps(journal: Journal, *, leaving: bool) -> bool:
     """Settle the journal, then fit the trunks of the number and of its steps to their riders (without the
-    number when it is `leaving`). False when something is left for recovery: a carrier failed, a step may
-    yet act, or a trunk stayed busy."""
-    trunk_id = await PhoneNumber.filter(id=journal.owner_id).first().values_list("trunk_id", flat=True)
-    trunk_ids = sorted(journal.trunk_ids | ({trunk_id} if trunk_id else set()))
+    number, which comes off them, when it is `leaving`). False when something is left for recovery: a
+    carrier failed, a step may yet act, or a trunk stayed busy; the number then keeps its row, so the
+    trunk is fitted again when recovery settles it."""
+    number = await PhoneNumber.get_or_none(id=journal.owner_id)
+    trunk_ids = sorted(journal.trunk_ids | ({number.trunk_id} if number and number.trunk_id else set()))
     try:
         async with AsyncExitStack() as leases:
             for each in trunk_ids:
@@ -33,7 +34,7 @@ async def settle_steps(journal: Journal, *, leaving: bool) -> bool:
                 return False
             clients = CarrierClients(journal.services)
             for each in trunk_ids:
-                await settle_trunk(clients, each, leaving=journal.owner_id if leaving else "")
+                await settle_trunk(clients, each, leaving=number if leaving else None)
     except (ProviderFailure, LeaseBusy) as failure:
         log.warning("could not yet settle what %s left at the carriers: %s", journal.owner_id, failure)
         return False

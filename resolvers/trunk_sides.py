@@ -12,13 +12,14 @@ Invariants, kept under the trunk's lease:
 from __future__ import annotations
 
 from models import PhoneNumber, SipTrunk
-from models.enums import SipTrunkDirection, SipTrunkProvider
-from resolvers.carrier_steps import CarrierClients, other_riders
+from models.enums import PhoneNumberSource, SipTrunkDirection, SipTrunkProvider
+from resolvers.carrier_steps import CarrierClients, other_riders, unless_gone
 from resolvers.journal import Journal
 from resolvers.services import Services
 
 LIVEKIT_TRUNK_NAME = "trunkline {trunk_id}"  # plus the attempt's tag (Journal.create)
 DISPATCH_RULE_NAME = "trunkline {phone_number_id}"
+ATTACHED_AT_TWILIO = (PhoneNumberSource.TWILIO, PhoneNumberSource.TWILIO_PURCHASED)  # caller IDs are not
 
 
 def carries_inbound(trunk: SipTrunk) -> bool:
@@ -101,20 +102,31 @@ async def create_dispatch_rule(journal: Journal, number: PhoneNumber, agent_id: 
     )
 
 
-async def settle_trunk(clients: CarrierClients, trunk_id: str, leaving: str = "") -> None:
-    """Fit the trunk's carrier side to its ACTIVE riders other than `leaving`; the caller holds its lease."""
+async def settle_trunk(clients: CarrierClients, trunk_id: str, leaving: PhoneNumber | None = None) -> None:
+    """Fit the trunk's carrier side to its ACTIVE riders other than `leaving`, whose number comes off the
+    sides that stay; the caller holds the trunk's lease. Every call is safe to repeat."""
     trunk = await SipTrunk.get_or_none(id=trunk_id)
     if trunk is None:
         return
     livekit = clients.livekit
-    for direction in ("inbound", "outbound"):
+    leaving_id = leaving.id if leaving else ""
+    for direction, change in (("inbound", livekit.change_inbound_trunk_numbers), ("outbound", livekit.change_outbound_trunk_numbers)):
         column = f"livekit_{direction}_trunk_id"
         livekit_trunk_id = getattr(trunk, column)
-        if livekit_trunk_id and not await other_riders(trunk.id, leaving, direction):
+        if not livekit_trunk_id:
+            continue
+        if not await other_riders(trunk.id, leaving_id, direction):
             await livekit.delete_trunk(livekit_trunk_id)
             await SipTrunk.filter(id=trunk.id, **{column: livekit_trunk_id}).update(**{column: None})
-    if trunk.provider == SipTrunkProvider.TWILIO and not await other_riders(trunk.id, leaving):
+        elif leaving:
+            await unless_gone(change(livekit_trunk_id, remove=[leaving.e164]))
+    if trunk.provider != SipTrunkProvider.TWILIO:
+        return
+    if not await other_riders(trunk.id, leaving_id):
         await tear_down_twilio_side(clients, trunk)
+    elif leaving and leaving.source in ATTACHED_AT_TWILIO and leaving.twilio_phone_number_sid and trunk.twilio_trunk_sid:
+        twilio = await clients.twilio(trunk.twilio_account_id)
+        await twilio.detach_number(trunk.twilio_trunk_sid, leaving.twilio_phone_number_sid)
 
 
 def twilio_side_complete(trunk: SipTrunk) -> bool:

@@ -127,6 +127,31 @@ async def test_a_late_twilio_trunk_is_undone_without_touching_the_trunk_a_later_
 # ---------------------------------------------------------------- 2. the last rider takes the trunk along
 
 
+async def test_an_import_left_for_recovery_comes_off_the_trunk_that_a_later_import_keeps(impatient):
+    app, tenant = impatient
+    sandbox = app.state.sandbox
+    # given: the first import builds the shared trunk, then Twilio attaches its number only after the
+    # client stopped waiting, so the import is left for recovery with its number on the LiveKit trunks
+    sandbox.faults.add("POST", "/v1/Trunks/*/PhoneNumbers", delay=LATE, times=1)
+    first = await import_number(tenant, e164=DEMO_DIDS[0], source="TWILIO", twilio=DEMO_CREDENTIALS)
+    assert (first["__typename"], first["code"]) == ("ProviderError", "PROVIDER_TIMEOUT")
+    # and a second number joins that trunk meanwhile
+    second = await import_number(tenant, e164=DEMO_DIDS[1], source="TWILIO", twilio=DEMO_CREDENTIALS)
+    assert second["__typename"] == "ImportPhoneNumberSuccess", second
+    await asyncio.sleep(LATE + 0.3)
+
+    assert await recover_interrupted(app.state.services, NOW) == 1
+
+    # then the first number is on no trunk anywhere, and the second keeps all it needs
+    assert holdings_of(sandbox, DEMO_DIDS[0]) == {
+        "livekit_numbers": 0, "livekit_inbound_trunks": 0, "livekit_outbound_trunks": 0, "twilio_trunks": 0
+    }
+    assert holdings_of(sandbox, DEMO_DIDS[1]) == {
+        "livekit_numbers": 0, "livekit_inbound_trunks": 1, "livekit_outbound_trunks": 1, "twilio_trunks": 1
+    }
+
+
+
 async def test_a_shared_trunk_goes_when_the_import_left_on_it_is_undone_after_the_last_number_was_deleted(app, tenant):
     sandbox = app.state.sandbox
     before = await what_exists(sandbox)
