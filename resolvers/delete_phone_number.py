@@ -30,6 +30,8 @@ async def delete_phone_number(workspace_id: str, phone_number_id: str, services:
         id=number.id, status__in=(PhoneNumberStatus.ACTIVE, PhoneNumberStatus.RELEASING)
     ).update(status=PhoneNumberStatus.RELEASING, updated_at=datetime.now(UTC))
     if not started:
+        if not await PhoneNumber.exists(id=number.id):
+            return number.id  # a concurrent delete finished it since we read it
         return CarrierFailed(
             provider=provider,
             code="PROVIDER_UNAVAILABLE",

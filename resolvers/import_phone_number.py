@@ -16,6 +16,7 @@ from resolvers.validation import (
     check_id_shape,
     check_label,
     check_twilio_credentials,
+    not_found,
     region_of,
 )
 
@@ -151,11 +152,11 @@ async def load_references(workspace_id: str, request: ImportRequest) -> Referenc
     if request.agent_id:
         agent = await Agent.get_or_none(id=request.agent_id, workspace_id=workspace_id)
         if agent is None:
-            problems.append(FieldProblem("agentId", "NOT_FOUND", f"no agent {request.agent_id} in this workspace"))
+            problems.append(not_found("agentId", "agent", request.agent_id))
     if request.trunk_id:
         trunk = await SipTrunk.get_or_none(id=request.trunk_id, workspace_id=workspace_id)
         if trunk is None:
-            problems.append(FieldProblem("trunkId", "NOT_FOUND", f"no SIP trunk {request.trunk_id} in this workspace"))
+            problems.append(not_found("trunkId", "SIP trunk", request.trunk_id))
         elif trunk.provider != SipTrunkProvider.BYOC:
             problems.append(
                 FieldProblem("trunkId", "NOT_ALLOWED", "this trunk is managed by the server; BYOC takes a trunk you created")

@@ -10,11 +10,11 @@ from providers.errors import Rejected
 from providers.twilio import IncomingNumber
 from resolvers.journal import Journal
 from resolvers.outcomes import CarrierFailed, Failure, FieldProblem, Invalid
-from resolvers.provision_twilio import link_account, provision_did
+from resolvers.provision_twilio import provision_did, remember_account
 from resolvers.provisioning import provision_reserved
 from resolvers.reservation import reserve_number
 from resolvers.services import Services
-from resolvers.validation import check_e164, check_id_shape, check_label, region_of
+from resolvers.validation import check_e164, check_id_shape, check_label, not_found, region_of
 
 NOT_CONFIGURED = CarrierFailed(
     provider="twilio",
@@ -43,7 +43,7 @@ async def purchase_phone_number(workspace_id: str, request: PurchaseRequest, ser
     if request.agent_id and not problems:
         agent = await Agent.get_or_none(id=request.agent_id, workspace_id=workspace_id)
         if agent is None:
-            problems.append(FieldProblem("agentId", "NOT_FOUND", f"no agent {request.agent_id} in this workspace"))
+            problems.append(not_found("agentId", "agent", request.agent_id))
     if problems:
         return Invalid(tuple(problems))
     platform = services.platform_twilio
@@ -59,7 +59,9 @@ async def purchase_phone_number(workspace_id: str, request: PurchaseRequest, ser
 
 async def _buy_and_wire(number: PhoneNumber, agent: Agent | None, journal: Journal, services: Services):
     platform = services.platform_twilio
-    account = await link_account(number, platform, services)
+    account = await remember_account(number.workspace_id, platform, services)
+    await PhoneNumber.filter(id=number.id).update(twilio_account_id=account.id)
+    number.twilio_account_id = account.id
     client = services.twilio_account(platform.account_sid, platform.auth_token)
     try:
         bought = await journal.step(

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models import PhoneNumber, Workspace
+from models import Agent, PhoneNumber, SipTrunk, Workspace
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from models.phone_number import SLOT_HOLDING_STATUSES
 from resolvers.outcomes import FieldProblem, Invalid, LimitReached
+from resolvers.validation import not_found
 
 
 async def already_held(workspace_id: str, e164: str, field: str = "e164", *, anywhere: bool = True) -> Invalid | None:
@@ -42,8 +43,21 @@ async def reserve_number(
         try:
             return await _insert_under_cap(workspace_id, e164, source, **fields)
         except IntegrityError:
-            continue  # a concurrent import of the number won, and may have lost again since: look again
+            # Either the number's unique index (a concurrent import won, and may have lost again since: look
+            # again) or a foreign key (the trunk or agent was deleted after it was looked up).
+            if gone := await _references_gone(fields):
+                return gone
     return Invalid((FieldProblem("e164", "ALREADY_EXISTS", f"{e164} is being imported by another request"),))
+
+
+async def _references_gone(fields: dict) -> Invalid | None:
+    trunk, agent = fields.get("trunk"), fields.get("agent")
+    problems = []
+    if trunk is not None and not await SipTrunk.exists(id=trunk.id):
+        problems.append(not_found("trunkId", "SIP trunk", trunk.id))
+    if agent is not None and not await Agent.exists(id=agent.id):
+        problems.append(not_found("agentId", "agent", agent.id))
+    return Invalid(tuple(problems)) if problems else None
 
 
 async def _insert_under_cap(workspace_id: str, e164: str, source: PhoneNumberSource, **fields) -> PhoneNumber | LimitReached:

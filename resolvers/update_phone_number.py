@@ -17,7 +17,7 @@ from resolvers.phone_numbers import get_phone_number
 from resolvers.services import Services
 from resolvers.settle import settle_steps
 from resolvers.trunk_sides import create_dispatch_rule
-from resolvers.validation import check_id_shape, check_label
+from resolvers.validation import check_id_shape, check_label, not_found
 
 
 class _Keep:
@@ -45,7 +45,7 @@ async def update_phone_number(workspace_id: str, request: UpdateRequest, service
     if agent_changes and request.agent_id is not None:
         problems += check_id_shape(request.agent_id, "agent", "agentId")
         if not problems and not await Agent.exists(id=request.agent_id, workspace_id=workspace_id):
-            problems.append(FieldProblem("agentId", "NOT_FOUND", f"no agent {request.agent_id} in this workspace"))
+            problems.append(not_found("agentId", "agent", request.agent_id))
         if PhoneNumberCapability.INBOUND.value not in number.capabilities:
             why = "a verified caller ID places calls only" if number.source == PhoneNumberSource.VERIFIED_CALLER_ID else "the number takes no inbound calls"
             problems.append(FieldProblem("agentId", "NOT_AGENT_BINDABLE", f"{why}; no agent can answer it"))

@@ -98,6 +98,11 @@ def check_id_shape(value: str | None, prefix: str, field: str) -> tuple[FieldPro
     return ()
 
 
+def not_found(field: str, kind: str, value: str) -> FieldProblem:
+    """A reference naming nothing in this workspace; another workspace's id reads exactly the same."""
+    return FieldProblem(field, "NOT_FOUND", f"no {kind} {value} in this workspace")
+
+
 def check_twilio_credentials(account_sid: str, auth_token: str, prefix: str = "twilio") -> tuple[FieldProblem, ...]:
     sid_problems = check_text(account_sid, f"{prefix}.accountSid")
     token_problems = check_text(auth_token, f"{prefix}.authToken")
