@@ -20,6 +20,11 @@ class OfferedNumber:
     region: str | None
 
 
+def is_area_code(value: str) -> bool:
+    """A US area code: three ASCII digits, the first 2-9."""
+    return _AREA_CODE.fullmatch(value) is not None
+
+
 class PurchasingNotConfigured(Exception):
     def __str__(self) -> str:
         return "Purchasing is not configured on this server (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN)."
@@ -31,7 +36,7 @@ async def available_phone_numbers(
     """Raises InvalidArgument for a bad argument, PurchasingNotConfigured, or a ProviderFailure."""
     if source not in (PhoneNumberSource.TWILIO_PURCHASED, PhoneNumberSource.LIVEKIT):
         raise InvalidArgument("source", "must be TWILIO_PURCHASED (for purchasePhoneNumber) or LIVEKIT (for importPhoneNumber)")
-    if area_code is not None and not _AREA_CODE.fullmatch(area_code):
+    if area_code is not None and not is_area_code(area_code):
         raise InvalidArgument("areaCode", f"must be a 3-digit US area code such as 415, not {area_code!r}")
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidArgument("limit", f"must be between 1 and {MAX_LIMIT}, not {limit}")

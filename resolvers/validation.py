@@ -104,14 +104,15 @@ def not_found(field: str, kind: str, value: str) -> FieldProblem:
 
 
 def check_twilio_credentials(account_sid: str, auth_token: str, prefix: str = "twilio") -> tuple[FieldProblem, ...]:
-    sid_problems = check_text(account_sid, f"{prefix}.accountSid")
-    token_problems = check_text(auth_token, f"{prefix}.authToken")
-    problems = [*sid_problems, *token_problems]
-    if not sid_problems and not _TWILIO_ACCOUNT_SID.fullmatch(account_sid):
-        problems.append(
-            FieldProblem(f"{prefix}.accountSid", "INVALID_FORMAT", "accountSid must be AC followed by 32 hexadecimal characters")
-        )
-    if not token_problems and not _TWILIO_AUTH_TOKEN.fullmatch(auth_token):
+    sid_field, token_field = f"{prefix}.accountSid", f"{prefix}.authToken"
+    problems = []
+    if text_problems := check_text(account_sid, sid_field):
+        problems += text_problems
+    elif not _TWILIO_ACCOUNT_SID.fullmatch(account_sid):
+        problems.append(FieldProblem(sid_field, "INVALID_FORMAT", "accountSid must be AC followed by 32 hexadecimal characters"))
+    if text_problems := check_text(auth_token, token_field):
+        problems += text_problems
+    elif not _TWILIO_AUTH_TOKEN.fullmatch(auth_token):
         # Never echo the token back, not even a malformed one.
-        problems.append(FieldProblem(f"{prefix}.authToken", "INVALID_FORMAT", "authToken must be 32 hexadecimal characters"))
+        problems.append(FieldProblem(token_field, "INVALID_FORMAT", "authToken must be 32 hexadecimal characters"))
     return tuple(problems)
