@@ -10,6 +10,7 @@ from models.ids import is_valid_id
 from resolvers.outcomes import FieldProblem
 
 LABEL_MAX_LENGTH = 255
+E164_MAX_DIGITS = 15  # ITU-T E.164; phonenumbers also takes some longer national numbers, which the column cannot hold
 NAME_MAX_LENGTH = 255
 EXAMPLE_E164 = "+12025551234"
 # Unicode category Cc (C0, DEL and C1, NUL and tab and newline among them) and surrogates, which in a
@@ -50,6 +51,9 @@ def check_e164(value: str, field: str = "e164") -> tuple[FieldProblem, ...]:
         # phonenumbers reads any script's digits; we store and compare ASCII ones only.
         how = "with ASCII digits 0-9" if not value.isascii() else "in E.164 form"
         return (FieldProblem(field, "INVALID_FORMAT", f"{field} must be written {how}: {canonical}"),)
+    if len(canonical) - 1 > E164_MAX_DIGITS:
+        message = f"{field} {value!r} has {len(canonical) - 1} digits; an E.164 number has at most {E164_MAX_DIGITS}"
+        return (FieldProblem(field, "INVALID_NUMBER", message),)
     return ()
 
 

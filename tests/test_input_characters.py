@@ -274,3 +274,17 @@ async def test_allowed_address_with_an_ipv6_scope_is_refused(tenant, address):
     result = await send(tenant, *trunk(allowedAddresses=[address]))
 
     assert field_codes(result) == [("allowedAddresses.0", "INVALID_FORMAT")]
+
+
+async def test_valid_number_longer_than_e164s_15_digits_is_refused_on_both_databases(tenant):
+    # phonenumbers takes German toll-free numbers of up to 17 digits; the e164 column holds 15 and both
+    # databases used to answer "Unexpected error.".
+    trunk_id = (await send(tenant, CREATE_SIP_TRUNK, {"input": {"name": "Carrier", "direction": "INBOUND"}}))["sipTrunk"]["id"]
+
+    longest = await send(tenant, IMPORT_PHONE_NUMBER, {"input": {"e164": "+498001234567890", "source": "BYOC", "trunkId": trunk_id}})
+    too_long = await send(tenant, IMPORT_PHONE_NUMBER, {"input": {"e164": "+4980012345678901", "source": "BYOC", "trunkId": trunk_id}})
+
+    assert longest["__typename"] == "ImportPhoneNumberSuccess", longest
+    assert field_codes(too_long) == [("e164", "INVALID_NUMBER")]
+    assert too_long["fieldErrors"][0]["message"] == "e164 '+4980012345678901' has 16 digits; an E.164 number has at most 15"
+    assert await PhoneNumber.all().values_list("e164", flat=True) == ["+498001234567890"]

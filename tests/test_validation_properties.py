@@ -130,8 +130,8 @@ VALID_NUMBERS = valid_numbers()
 
 
 def is_valid_e164(value: str) -> bool:
-    """What phonenumbers considers a valid number, written exactly in its E.164 form (ASCII digits)."""
-    if not re.fullmatch(r"\+[0-9]+", value):
+    """What phonenumbers considers a valid number, written exactly in its E.164 form: ASCII digits, 15 at most."""
+    if not re.fullmatch(r"\+[0-9]{1,15}", value):
         return False
     try:
         number = phonenumbers.parse(value, None)
@@ -169,6 +169,16 @@ def test_a_valid_number_with_any_digit_of_another_script_is_refused_pointing_at_
 
     assert (problem.field, problem.code) == ("e164", "INVALID_FORMAT")
     assert problem.message == f"e164 must be written with ASCII digits 0-9: {e164}"
+
+
+@quick
+@given(st.from_regex(r"\+49800[0-9]{7,12}", fullmatch=True))
+def test_a_number_phonenumbers_finds_valid_is_refused_past_15_digits(e164):
+    # German toll-free numbers run to 15 national digits: 17 with the country code.
+    assert phonenumbers.is_valid_number(phonenumbers.parse(e164, None))
+
+    expected = [("e164", "INVALID_NUMBER")] if len(e164) - 1 > 15 else []
+    assert codes(check_e164(e164)) == expected
 
 
 # ---------------------------------------------------------------- ids and credentials
