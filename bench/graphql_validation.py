@@ -1,9 +1,9 @@
 """How much building the query limits once (and caching parse and validation) saves per request.
 
 Runs one read query through two schemas in one process, alternating rounds so machine noise hits
-both alike: Trunkline's schema (limit rules built at import, ParserCache and ValidationCache) and the
-same schema with the limiters made per request (QueryDepthLimiter and MaxAliasesLimiter as
-extensions), which defeats the validation cache. Prints operations per second and their ratio.
+both alike: Trunkline's schema (limit rules built at import, small documents parsed and validated
+once) and the same schema with the limiters made per request (QueryDepthLimiter and MaxAliasesLimiter
+as extensions), which defeats the validation cache. Prints operations per second and their ratio.
 
     .venv/bin/python bench/graphql_validation.py [--seconds 3]
 """

@@ -5,13 +5,7 @@ from functools import partial
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules
 from strawberry.extensions.max_aliases import create_validator as max_aliases_validator
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.extensions.query_depth_limiter import (
@@ -19,6 +13,9 @@ from strawberry.extensions.query_depth_limiter import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from schema.documents import MAX_TOKENS as MAX_TOKENS  # the query limits are read from here
+from schema.documents import LimitedDocuments
+from schema.error_codes import ExecutionErrorCodes, MaskCrashes, is_unexpected
 from schema.errors import NotFoundError, PaymentRequiredError, ProviderError
 from schema.mutations.create_agent import create_agent
 from schema.mutations.create_sip_trunk import create_sip_trunk
@@ -32,8 +29,6 @@ from schema.types import Agent, PhoneNumber, SipTrunk
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
-MAX_TOKENS = 2000
-
 
 
 def is_introspection_field(context: IgnoreContext) -> bool:
@@ -45,12 +40,17 @@ def is_introspection_field(context: IgnoreContext) -> bool:
 LIMIT_RULES = (depth_validator(MAX_DEPTH, should_ignore=is_introspection_field), max_aliases_validator(MAX_ALIASES))
 
 
-def is_unexpected(error: GraphQLError) -> bool:
-    """Mask crashes only; parse, validation and argument errors stay readable for GraphiQL users."""
-    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
-
-
 class TrunklineSchema(strawberry.Schema):
+    def __init__(self, *args, hide_suggestions: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.hide_suggestions = hide_suggestions
+
+    def _get_custom_context_kwargs(self, operation_extensions=None, *, sync: bool = False) -> dict:
+        """Strawberry's own hook for what goes to graphql-core's execute: there, variables that do not
+        fit their types are reported, with suggestions unless hidden."""
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        return {**kwargs, "hide_suggestions": self.hide_suggestions}
+
     def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
         """Log crashes with their traceback; a client's own mistakes are not server errors."""
         super().process_errors([e for e in errors if is_unexpected(e)], execution_context)
@@ -84,19 +84,21 @@ class Mutation:
     )
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+def build_schema(*, introspection: bool = True, suggestions: bool = True) -> strawberry.Schema:
+    """`suggestions=False` drops the "Did you mean …?" hints from every error: they tell a stranger the
+    schema that introspection being off keeps from them."""
     rules = [*LIMIT_RULES] if introspection else [*LIMIT_RULES, NoSchemaIntrospectionCustomRule]
     return TrunklineSchema(
         query=Query,
         mutation=Mutation,
         types=[PhoneNumber, Agent, SipTrunk, PaymentRequiredError, ProviderError, NotFoundError],
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=not suggestions),
+        hide_suggestions=not suggestions,
         extensions=[
-            partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
             partial(AddValidationRules, rules),
-            ParserCache,
-            ValidationCache,
-            partial(MaskErrors, should_mask_error=is_unexpected),
+            partial(LimitedDocuments, hide_suggestions=not suggestions),
+            MaskCrashes,
+            ExecutionErrorCodes,
         ],
     )
 

@@ -1,0 +1,87 @@
+"""GraphQL documents within the limits. Every parse in the server, the HTTP layer's own checks and
+execution alike, goes through parse_document, which gives up past MAX_TOKENS tokens.
+
+Small documents are cached, parsed and validated once: a parsed document costs about 400 bytes a
+token, so a cache of documents as large as the limit allows would itself be a way to exhaust memory.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+from functools import lru_cache
+
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+
+from schema.error_codes import GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, with_code
+
+MAX_TOKENS = 2000
+CACHE_SIZE = 128
+CACHED_MAX_TOKENS = 400  # GraphiQL's introspection query has 163
+CACHED_MAX_LENGTH = 16 * 1024  # comments and long strings count here, not as tokens
+
+_documents: OrderedDict[str, DocumentNode] = OrderedDict()
+
+
+def parse_document(query: str) -> DocumentNode:
+    """The parsed document; raises a GraphQLError coded GRAPHQL_PARSE_FAILED when it does not parse
+    or has more than MAX_TOKENS tokens."""
+    document = _documents.get(query)
+    if document is not None:
+        _documents.move_to_end(query)
+        return document
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS)
+    except GraphQLError as error:
+        raise with_code(error, GRAPHQL_PARSE_FAILED) from None
+    if len(query) <= CACHED_MAX_LENGTH and _token_count(document) <= CACHED_MAX_TOKENS:
+        _documents[query] = document
+        if len(_documents) > CACHE_SIZE:
+            _documents.popitem(last=False)
+    return document
+
+
+def _token_count(document: DocumentNode) -> int:
+    count, token = 0, document.loc.start_token if document.loc else None
+    while token is not None and count <= CACHED_MAX_TOKENS:
+        count, token = count + 1, token.next
+    return count
+
+
+def _validate(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple, hide_suggestions: bool
+) -> list[GraphQLError]:
+    # The rules Strawberry's own validation adds to the schema's.
+    rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
+    errors = validate(schema, document, rules, hide_suggestions=hide_suggestions)
+    return [with_code(error, GRAPHQL_VALIDATION_FAILED) for error in errors]
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _validate_cached(schema: GraphQLSchema, query: str, rules: tuple, hide_suggestions: bool) -> list[GraphQLError]:
+    return _validate(schema, parse_document(query), rules, hide_suggestions)
+
+
+class LimitedDocuments(SchemaExtension):
+    """Parses through parse_document and validates, caching only what parse_document caches.
+    With `hide_suggestions`, errors never say "Did you mean …?" (no schema hints for strangers)."""
+
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
+        self.hide_suggestions = hide_suggestions
+
+    def on_parse(self) -> Iterator[None]:
+        self.execution_context.graphql_document = parse_document(self.execution_context.query)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        schema, rules = context.schema._schema, tuple(context.validation_rules)
+        if context.query in _documents:
+            errors = _validate_cached(schema, context.query, rules, self.hide_suggestions)
+        else:
+            errors = _validate(schema, context.graphql_document, rules, self.hide_suggestions)
+        context.pre_execution_errors = list(errors)
+        yield
