@@ -2,7 +2,7 @@
 
 `livekit.SIP` speaks protobuf (what the official SDK sends) and JSON; `livekit.PhoneNumberService`
 speaks JSON only, because no Python message classes exist for it. Auth, validation and error bodies
-follow LiveKit's server (see spec/providers.md).
+follow LiveKit's server (see docs/carriers.md).
 """
 
 from __future__ import annotations
@@ -511,6 +511,51 @@ def _delete_trunk(state: LiveKitState, req: sip.DeleteSIPTrunkRequest) -> Messag
     raise TwirpError("not_found", f"SIP trunk {trunk_id} not found")
 
 
+def _go_quote(text: str) -> str:
+    """Go's %q for the plain strings in LiveKit's messages."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _rule_keys(rule: sip.SIPDispatchRuleInfo) -> Iterator[tuple[str, str, str, str]]:
+    """The (PIN, trunk, caller number, called number) combinations a rule claims.
+
+    An empty list stands for the catch-all "", which collides only with other catch-alls: a rule
+    without trunk ids does not conflict with one for a given trunk (the specific rule wins at call time).
+    """
+    kind = rule.rule.WhichOneof("rule")
+    if kind is None:
+        raise _invalid("missing rule")
+    pin = getattr(rule.rule, kind).pin
+    for trunk in rule.trunk_ids or [""]:
+        for caller in rule.inbound_numbers or [""]:
+            for called in rule.numbers or [""]:
+                yield pin, trunk, normalize_number(caller), normalize_number(called)
+
+
+def _check_dispatch_conflicts(state: LiveKitState, rule: sip.SIPDispatchRuleInfo) -> None:
+    """LiveKit's DispatchRuleValidator (livekit/protocol sip/sip.go) over every rule with `rule` in place.
+
+    Rules are walked in id order, as LiveKit lists them, with a new rule (no id yet) last and an
+    updated one in its own place, so it never conflicts with its former self. A key repeated within
+    one rule (a trunk id listed twice, "+1 415…" and "+1415…") conflicts too, as at LiveKit.
+    """
+    own_id = rule.sip_dispatch_rule_id
+    rules = [rule if rule_id == own_id else r for rule_id, r in sorted(state.dispatch_rules.items())]
+    if not own_id:
+        rules.append(rule)
+    claimed: dict[tuple[str, str, str, str], sip.SIPDispatchRuleInfo] = {}
+    for current in rules:
+        for key in _rule_keys(current):
+            other = claimed.get(key)
+            if other is not None:
+                raise _invalid(
+                    "Dispatch rule for the same trunk, inbound number, number, and PIN combination already exists "
+                    f"in dispatch rule {_go_quote(other.sip_dispatch_rule_id or '<new>')} "
+                    f"{_go_quote(other.name or '<blank name>')}"
+                )
+            claimed[key] = current
+
+
 def _create_dispatch_rule(state: LiveKitState, req: sip.CreateSIPDispatchRuleRequest) -> Message:
     rule = sip.SIPDispatchRuleInfo()
     if req.HasField("dispatch_rule"):
@@ -529,6 +574,7 @@ def _create_dispatch_rule(state: LiveKitState, req: sip.CreateSIPDispatchRuleReq
                 getattr(rule, name).CopyFrom(getattr(req, name))
     if not rule.HasField("rule"):
         raise _invalid("missing rule")
+    _check_dispatch_conflicts(state, rule)
     rule.sip_dispatch_rule_id = new_id("SDR_")
     _stamp(rule, created=True)
     state.dispatch_rules[rule.sip_dispatch_rule_id] = rule
@@ -552,6 +598,7 @@ def _update_dispatch_rule(state: LiveKitState, req: sip.UpdateSIPDispatchRuleReq
         _apply_rule_update(rule, req.update)
     if not rule.HasField("rule"):
         raise _invalid("missing rule")
+    _check_dispatch_conflicts(state, rule)
     _stamp(rule, created=False)
     state.dispatch_rules[rule.sip_dispatch_rule_id] = rule
     return rule

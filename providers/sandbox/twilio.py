@@ -38,6 +38,7 @@ NUMBER_NOT_AVAILABLE = 21422
 
 US_NUMBER = re.compile(r"^\+1[2-9]\d{2}[2-9]\d{6}$")
 # Generated stock uses 555-01XX, the NANP block set aside for fiction, so it reaches no one.
+GENERATED = re.compile(r"^\+1[2-9]\d{2}55501\d{2}$")
 DEFAULT_AREA_CODES = ("415", "212", "312", "512", "206", "617", "303", "404")
 LOCALITIES = {
     "206": ("Seattle", "WA"),
@@ -239,11 +240,13 @@ class TwilioState:
                     yield _stock_number(e164)
 
     def claimable(self, account: TwilioAccount, e164: str) -> StockNumber | None:
-        """The stock entry `account` may buy as `e164`; any free US number when stock is generated."""
+        """The stock entry `account` may buy as `e164`: only a free number that AvailablePhoneNumbers
+        offers it (for generated stock, a 555-01XX number of any area code), as Twilio sells only
+        numbers it has."""
         if e164 in self.held_numbers():
             return None
         if account.available_phone_numbers is None:
-            return _stock_number(e164)
+            return _stock_number(e164) if GENERATED.match(e164) else None
         return next((s for s in account.available_phone_numbers if s.phone_number == e164), None)
 
     def snapshot(self) -> dict[str, Any]:
@@ -638,6 +641,9 @@ async def buy_incoming(request: web.Request, state: TwilioState, account: Twilio
         raise TwilioError(400, NUMBER_INVALID, f"The phone number {e164} is invalid")
     stock = state.claimable(account, e164)
     if stock is None:
+        # A number Twilio does not offer (held by anyone, or never in stock) is 400 with 21422
+        # "PhoneNumber is not available": https://www.twilio.com/docs/errors/21422; 400 is Twilio's
+        # status for a request that fails validation: https://www.twilio.com/docs/api/errors/400
         raise TwilioError(400, NUMBER_NOT_AVAILABLE, f"Phone number {e164} is not available")
     if account.available_phone_numbers is not None:
         account.available_phone_numbers.remove(stock)

@@ -275,6 +275,151 @@ async def test_dispatch_rule_without_rule_is_refused(lkapi):
     assert (caught.value.code, caught.value.message) == ("invalid_argument", "missing rule")
 
 
+# --- dispatch rule conflicts (livekit/protocol sip/sip.go DispatchRuleValidator) ----------------
+
+N1, N2 = "+14155550100", "+14155550101"
+
+
+def rule_on(*trunk_ids, numbers=(), inbound_numbers=(), pin="", agent="sales", name=""):
+    """A rule like the ones Trunkline creates: one caller per room, an agent dispatched into it."""
+    return api.SIPDispatchRuleInfo(
+        name=name, trunk_ids=list(trunk_ids), numbers=list(numbers), inbound_numbers=list(inbound_numbers),
+        rule=api.SIPDispatchRule(dispatch_rule_individual=api.SIPDispatchRuleIndividual(room_prefix="call-", pin=pin)),
+        room_config=api.RoomConfiguration(agents=[api.RoomAgentDispatch(agent_name=agent)]),
+    )
+
+
+def conflict_message(rule_id: str, name: str) -> str:
+    return (
+        "Dispatch rule for the same trunk, inbound number, number, and PIN combination already exists "
+        f'in dispatch rule "{rule_id}" "{name}"'
+    )
+
+
+async def create_rule(lkapi, rule: api.SIPDispatchRuleInfo) -> api.SIPDispatchRuleInfo:
+    return await lkapi.sip.create_dispatch_rule(api.CreateSIPDispatchRuleRequest(dispatch_rule=rule))
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (rule_on("ST_a", numbers=[N1]), rule_on("ST_a", numbers=[N2, N1])),
+        (rule_on(numbers=[N1]), rule_on(numbers=[N1])),
+        (rule_on(), rule_on()),
+        (rule_on("ST_a"), rule_on("ST_b", "ST_a")),
+        (rule_on("ST_a", numbers=[N1]), rule_on("ST_a", numbers=["+1 (415) 555-0100"])),
+        (rule_on("ST_a", inbound_numbers=[N2]), rule_on("ST_a", inbound_numbers=[N2])),
+        (rule_on("ST_a", numbers=[N1], pin="1234"), rule_on("ST_a", numbers=[N1], pin="1234")),
+    ],
+    ids=["same-trunk-and-number", "no-trunk-same-number", "both-catch-all", "shared-trunk-no-numbers",
+         "number-spelled-differently", "same-caller-number", "same-pin"],
+)
+async def test_conflicting_dispatch_rule_create_is_refused(lkapi, state, first, second):
+    first.name = "first"
+    existing = await create_rule(lkapi, first)
+
+    with pytest.raises(api.ServerError) as caught:
+        await create_rule(lkapi, second)
+
+    assert (caught.value.code, caught.value.status) == ("invalid_argument", 400)
+    assert caught.value.message == conflict_message(existing.sip_dispatch_rule_id, "first")
+    assert list(state.dispatch_rules) == [existing.sip_dispatch_rule_id]
+
+
+async def test_direct_and_individual_rules_with_one_pin_conflict(lkapi):
+    # The kind of rule does not matter, only trunk, numbers and PIN.
+    existing = await create_rule(lkapi, rule_on("ST_a", numbers=[N1]))
+    direct = api.SIPDispatchRuleInfo(
+        trunk_ids=["ST_a"], numbers=[N1],
+        rule=api.SIPDispatchRule(dispatch_rule_direct=api.SIPDispatchRuleDirect(room_name="lobby")),
+    )
+
+    with pytest.raises(api.ServerError) as caught:
+        await create_rule(lkapi, direct)
+
+    assert caught.value.message == conflict_message(existing.sip_dispatch_rule_id, "<blank name>")
+
+
+async def test_rule_repeating_a_number_conflicts_with_itself(lkapi, state):
+    with pytest.raises(api.ServerError) as caught:
+        await create_rule(lkapi, rule_on("ST_a", numbers=[N1, "+1 415 555 0100"], name="twice"))
+
+    assert caught.value.message == conflict_message("<new>", "twice")
+    assert state.dispatch_rules == {}
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (rule_on("ST_a", numbers=[N1]), rule_on("ST_a", numbers=[N2])),
+        (rule_on("ST_a", numbers=[N1]), rule_on("ST_b", numbers=[N1])),
+        (rule_on("ST_a", numbers=[N1], pin="1234"), rule_on("ST_a", numbers=[N1], pin="5678")),
+        (rule_on("ST_a", numbers=[N1]), rule_on("ST_a", numbers=[N1], pin="1234")),
+        (rule_on("ST_a", numbers=[N1]), rule_on(numbers=[N1])),
+        (rule_on("ST_a"), rule_on("ST_a", numbers=[N1])),
+        (rule_on("ST_a", numbers=[N1], inbound_numbers=[N2]), rule_on("ST_a", numbers=[N1])),
+    ],
+    ids=["two-numbers-one-trunk", "one-number-two-trunks", "different-pins", "pin-and-open",
+         "trunk-and-no-trunk", "trunk-catch-all-and-number", "one-caller-and-any-caller"],
+)
+async def test_dispatch_rules_that_do_not_overlap_are_accepted(lkapi, state, first, second):
+    created = [await create_rule(lkapi, first), await create_rule(lkapi, second)]
+
+    assert sorted(state.dispatch_rules) == sorted(r.sip_dispatch_rule_id for r in created)
+
+
+async def test_deleted_rule_frees_its_combination(lkapi):
+    gone = await create_rule(lkapi, rule_on("ST_a", numbers=[N1]))
+    await lkapi.sip.delete_dispatch_rule(api.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=gone.sip_dispatch_rule_id))
+
+    again = await create_rule(lkapi, rule_on("ST_a", numbers=[N1]))
+
+    assert again.sip_dispatch_rule_id != gone.sip_dispatch_rule_id
+
+
+async def test_update_replacing_a_rule_onto_anothers_number_is_refused(lkapi, state):
+    first = await create_rule(lkapi, rule_on("ST_a", numbers=[N1], name="first"))
+    second = await create_rule(lkapi, rule_on("ST_a", numbers=[N2], name="second"))
+
+    with pytest.raises(api.ServerError) as caught:
+        await lkapi.sip.update_dispatch_rule(second.sip_dispatch_rule_id, rule_on("ST_a", numbers=[N1], name="second"))
+
+    assert (caught.value.code, caught.value.status) == ("invalid_argument", 400)
+    # Rules are checked in id order with the update in place, so the message names whichever comes first.
+    named = min([first, second], key=lambda r: r.sip_dispatch_rule_id)
+    assert caught.value.message == conflict_message(named.sip_dispatch_rule_id, named.name)
+    assert list(state.dispatch_rules[second.sip_dispatch_rule_id].numbers) == [N2]
+
+
+async def test_update_moving_a_rule_onto_anothers_trunk_is_refused(lkapi, state):
+    await create_rule(lkapi, rule_on("ST_a", numbers=[N1]))
+    second = await create_rule(lkapi, rule_on("ST_b", numbers=[N1]))
+
+    with pytest.raises(api.ServerError) as caught:
+        await lkapi.sip.update_dispatch_rule_fields(second.sip_dispatch_rule_id, trunk_ids=ListUpdate(add=["ST_a"]))
+
+    assert caught.value.code == "invalid_argument"
+    assert caught.value.message.startswith("Dispatch rule for the same trunk, inbound number, number, and PIN")
+    assert list(state.dispatch_rules[second.sip_dispatch_rule_id].trunk_ids) == ["ST_b"]
+
+
+async def test_update_changing_only_the_agent_does_not_conflict_with_itself(lkapi, state):
+    # What Trunkline does to rebind a number: read the rule, swap the agent, replace the whole rule.
+    rule = await create_rule(lkapi, rule_on("ST_a", numbers=[N1], agent="sales"))
+    await create_rule(lkapi, rule_on("ST_a", numbers=[N2], agent="sales"))
+    [current] = (await lkapi.sip.list_dispatch_rule(
+        api.ListSIPDispatchRuleRequest(dispatch_rule_ids=[rule.sip_dispatch_rule_id])
+    )).items
+    del current.room_config.agents[:]
+    current.room_config.agents.add(agent_name="support")
+
+    updated = await lkapi.sip.update_dispatch_rule(rule.sip_dispatch_rule_id, current)
+    renamed = await lkapi.sip.update_dispatch_rule_fields(rule.sip_dispatch_rule_id, name="renamed")
+
+    assert updated.room_config.agents[0].agent_name == "support"
+    assert state.dispatch_rules[rule.sip_dispatch_rule_id].name == renamed.name == "renamed"
+
+
 # --- SIP over JSON ---------------------------------------------------------------------------
 
 

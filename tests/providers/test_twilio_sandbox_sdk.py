@@ -86,6 +86,40 @@ async def test_sdk_buys_by_area_code(sandbox, http_client):
     assert bought.phone_number.startswith("+1404")
 
 
+async def test_sdk_buys_a_number_from_seeded_stock(sandbox, sdk):
+    offered = await sdk.available_phone_numbers("US").local.list_async()
+
+    bought = await sdk.incoming_phone_numbers.create_async(phone_number="+12065550170")
+
+    assert "+12065550170" in [o.phone_number for o in offered]
+    assert (bought.phone_number, bought.friendly_name) == ("+12065550170", "(206) 555-0170")
+    remaining = await sdk.available_phone_numbers("US").local.list_async()
+    assert [o.phone_number for o in remaining] == ["+14155550171"]
+
+
+@pytest.mark.parametrize(
+    ("account", "e164"),
+    [
+        ("platform", "+13035550299"),
+        ("platform", "+14155550101"),
+        ("customer", "+12065550199"),
+        ("customer", "+14155550102"),
+    ],
+    ids=["outside-generated-stock", "held-by-another-account", "outside-seeded-stock", "already-its-own"],
+)
+async def test_sdk_buying_a_number_not_offered_gets_21422(sandbox, http_client, account, e164):
+    sid, token = {"platform": (PLATFORM_SID, PLATFORM_TOKEN), "customer": (CUSTOMER_SID, CUSTOMER_TOKEN)}[account]
+    client = sdk_client(sandbox, http_client, sid, token)
+    before = dict(sandbox.twilio.account(sid).incoming_phone_numbers)
+
+    with pytest.raises(TwilioRestException) as caught:
+        await client.incoming_phone_numbers.create_async(phone_number=e164)
+
+    assert (caught.value.status, caught.value.code) == (400, 21422)
+    assert caught.value.msg.endswith(f"Phone number {e164} is not available")
+    assert sandbox.twilio.account(sid).incoming_phone_numbers == before
+
+
 async def test_sdk_lists_and_fetches_outgoing_caller_ids(sdk):
     caller_ids = await sdk.outgoing_caller_ids.list_async(phone_number="+13125550150")
     fetched = await sdk.outgoing_caller_ids(caller_ids[0].sid).fetch_async()
