@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
+
+
+class Keep:
+    """The type of KEEP: an input field that was left out, as opposed to one sent as null."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Final = Keep()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from providers.errors import Rejected
 from providers.twilio import IncomingNumber
 from resolvers.journal import Journal
 from resolvers.outcomes import CarrierFailed, Failure, FieldProblem, Invalid
-from resolvers.provision_twilio import provision_did, remember_account
+from resolvers.provision_twilio import link_account, provision_did
 from resolvers.provisioning import provision_reserved
 from resolvers.reservation import reserve_number
 from resolvers.services import Services
@@ -59,9 +59,7 @@ async def purchase_phone_number(workspace_id: str, request: PurchaseRequest, ser
 
 async def _buy_and_wire(number: PhoneNumber, agent: Agent | None, journal: Journal, services: Services):
     platform = services.platform_twilio
-    account = await remember_account(number.workspace_id, platform, services)
-    await PhoneNumber.filter(id=number.id).update(twilio_account_id=account.id)
-    number.twilio_account_id = account.id
+    account = await link_account(number, platform, services)
     client = services.twilio_account(platform.account_sid, platform.auth_token)
     try:
         bought = await journal.step(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+
+from tortoise.exceptions import IntegrityError
 
 from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
@@ -12,7 +13,7 @@ from providers.errors import ProviderFailure
 from resolvers.carrier_failure import NOTHING_CHANGED, carrier_failed, lease_busy
 from resolvers.journal import Journal
 from resolvers.leases import LeaseBusy, number_lease
-from resolvers.outcomes import CarrierFailed, FieldProblem, Invalid, Missing
+from resolvers.outcomes import KEEP, CarrierFailed, FieldProblem, Invalid, Keep, Missing
 from resolvers.phone_numbers import get_phone_number
 from resolvers.services import Services
 from resolvers.settle import settle_steps
@@ -20,20 +21,14 @@ from resolvers.trunk_sides import create_dispatch_rule
 from resolvers.validation import check_id_shape, check_label, not_found
 
 
-class _Keep:
-    def __repr__(self) -> str:
-        return "KEEP"
-
-
-KEEP: Final = _Keep()  # the field was absent from the input: leave it as it is
 UNBIND_PENDING = " The agent is unbound; its LiveKit dispatch rule is removed as soon as LiveKit answers."
 
 
 @dataclass(frozen=True)
 class UpdateRequest:
     id: str
-    label: str | None | _Keep = KEEP
-    agent_id: str | None | _Keep = KEEP
+    label: str | None | Keep = KEEP
+    agent_id: str | None | Keep = KEEP
 
 
 async def update_phone_number(workspace_id: str, request: UpdateRequest, services: Services) -> PhoneNumber | Missing | Invalid | CarrierFailed:
@@ -76,6 +71,8 @@ async def update_phone_number(workspace_id: str, request: UpdateRequest, service
                 await rebind(journal, number, request.agent_id, changes, services)
             else:
                 await PhoneNumber.filter(id=number.id).update(**changes, updated_at=datetime.now(UTC))
+    except AgentGone:
+        return Invalid((not_found("agentId", "agent", request.agent_id),))
     except ProviderFailure as failure:
         return carrier_failed(failure, after=UNBIND_PENDING if request.agent_id is None else NOTHING_CHANGED)
     except LeaseBusy:
@@ -130,4 +127,11 @@ async def rebind(journal: Journal, number: PhoneNumber, agent_id: str | None, ch
     except ProviderFailure:
         await journal.try_undo()
         raise
+    except IntegrityError:  # the agent was deleted after it was looked up (resolvers/agents.delete_agent)
+        await journal.try_undo()
+        raise AgentGone from None
     await journal.forget()
+
+
+class AgentGone(Exception):
+    pass

@@ -18,9 +18,11 @@ from schema.documents import LimitedDocuments
 from schema.error_codes import ExecutionErrorCodes, MaskCrashes, is_unexpected
 from schema.errors import NotFoundError, PaymentRequiredError, ProviderError
 from schema.mutations.create_agent import create_agent
+from schema.mutations.delete_agent import delete_agent
 from schema.mutations.create_sip_trunk import create_sip_trunk
 from schema.mutations.delete_phone_number import delete_phone_number
 from schema.mutations.delete_sip_trunk import delete_sip_trunk
+from schema.mutations.update_agent import update_agent
 from schema.mutations.import_phone_number import import_phone_number
 from schema.mutations.purchase_phone_number import purchase_phone_number
 from schema.mutations.update_phone_number import update_phone_number
@@ -75,6 +77,10 @@ class Mutation:
         description="Release a number at its carriers (a shared trunk goes with its last number) and free its slot.",
     )
     create_agent = strawberry.mutation(resolver=create_agent, description="Create an agent.")
+    update_agent = strawberry.mutation(resolver=update_agent, description="Rename an agent.")
+    delete_agent = strawberry.mutation(
+        resolver=delete_agent, description="Remove an agent; refused while numbers are bound to it (unbind them first)."
+    )
     create_sip_trunk = strawberry.mutation(
         resolver=create_sip_trunk,
         description="Register the customer's own SIP trunk for BYOC numbers (20 per workspace).",

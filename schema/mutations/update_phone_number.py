@@ -6,7 +6,8 @@ import strawberry
 from strawberry.types import Info
 
 import models
-from resolvers.update_phone_number import KEEP, UpdateRequest
+from resolvers.outcomes import KEEP
+from resolvers.update_phone_number import UpdateRequest
 from resolvers.update_phone_number import update_phone_number as update_use_case
 from schema.context import current_workspace
 from schema.errors import NotFoundError, ProviderError, ValidationError
