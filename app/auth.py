@@ -1,19 +1,26 @@
-"""Bearer API keys: the key decides the workspace; anything wrong with it is HTTP 401."""
+"""Bearer API keys: the key decides the workspace; anything wrong with it is HTTP 401.
 
-from starlette.authentication import (
-    AuthCredentials,
-    AuthenticationBackend,
-    AuthenticationError,
-    BaseUser,
-)
-from starlette.requests import HTTPConnection
+Each key has a request budget (TRUNKLINE_RATE_LIMIT); each client address a budget of failed
+authentications (TRUNKLINE_AUTH_FAILURE_LIMIT), spent by a key that is wrong and checked before a key
+is looked up, so that guessing stops at once. Over a budget: HTTP 429 with Retry-After.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.client_address import ClientAddress
+from app.errors import RATE_LIMITED, UNAUTHENTICATED, error_response
+from app.rate_limits import Exceeded, RateLimits
 from models import Workspace
-from resolvers.api_keys import workspace_for_key
+from resolvers.api_keys import VISIBLE_PREFIX_LENGTH, workspace_for_key
 
 
-class WorkspaceUser(BaseUser):
+class WorkspaceUser:
+    """The caller, as the view sees it in scope["user"]."""
+
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
 
@@ -26,26 +33,60 @@ class WorkspaceUser(BaseUser):
         return self.workspace.id
 
 
-class ApiKeyBackend(AuthenticationBackend):
-    """No Authorization header: anonymous (the GraphQL view decides). A header that fails: raise."""
+class AuthenticationFailed(Exception):
+    pass
 
-    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
-        header = conn.headers.get("authorization")
+
+async def authenticate(header: str) -> Workspace:
+    """The workspace of the key in an Authorization header; AuthenticationFailed says what is wrong."""
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise AuthenticationFailed("The Authorization header must be 'Bearer sk_…'.")
+    workspace = await workspace_for_key(key.strip())
+    if workspace is None:
+        raise AuthenticationFailed("The API key is not valid: it is malformed, unknown or revoked.")
+    return workspace
+
+
+class Authentication:
+    """No Authorization header: anonymous (the GraphQL view decides). A header that fails: 401."""
+
+    def __init__(self, app: ASGIApp, *, rate_limits: RateLimits, client_address: ClientAddress) -> None:
+        self.app = app
+        self.rate_limits = rate_limits
+        self.client_address = client_address
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        header = Headers(scope=scope).get("authorization")
         if header is None:
-            return None
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise AuthenticationError("The Authorization header must be 'Bearer sk_…'.")
-        workspace = await workspace_for_key(key.strip())
-        if workspace is None:
-            raise AuthenticationError("The API key is not valid: it is malformed, unknown or revoked.")
-        return AuthCredentials(["workspace"]), WorkspaceUser(workspace)
+            scope["user"] = None
+            await self.app(scope, receive, send)
+            return
+        address = self.client_address.of(scope)
+        if exceeded := await self.rate_limits.auth_failures_exceeded(address):
+            await rate_limited(exceeded, "Too many failed authentications from this address.")(scope, receive, send)
+            return
+        try:
+            workspace = await authenticate(header)
+        except AuthenticationFailed as exc:
+            await self.rate_limits.take_auth_failure(address)
+            await unauthenticated(str(exc))(scope, receive, send)
+            return
+        # A key is told apart by its visible prefix: unique among real keys, and no secret in Redis.
+        key_id = header.partition(" ")[2].strip()[:VISIBLE_PREFIX_LENGTH]
+        if exceeded := await self.rate_limits.take_request(key_id):
+            await rate_limited(exceeded, "Too many requests with this API key.")(scope, receive, send)
+            return
+        scope["user"] = WorkspaceUser(workspace)
+        await self.app(scope, receive, send)
 
 
-def unauthenticated(_conn: HTTPConnection | None, exc: Exception) -> JSONResponse:
-    """The contract's 401: WWW-Authenticate: Bearer and a GraphQL-shaped error body."""
-    return JSONResponse(
-        {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]},
-        status_code=401,
-        headers={"WWW-Authenticate": "Bearer"},
+def unauthenticated(message: str) -> JSONResponse:
+    """The contract's 401: WWW-Authenticate: Bearer and the error envelope."""
+    return error_response(401, UNAUTHENTICATED, message, {"WWW-Authenticate": "Bearer"})
+
+
+def rate_limited(exceeded: Exceeded, message: str) -> JSONResponse:
+    return error_response(
+        429, RATE_LIMITED, f"{message} Retry in {exceeded.retry_after} s.", {"Retry-After": str(exceeded.retry_after)}
     )

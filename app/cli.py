@@ -19,6 +19,9 @@ from app.logs import configure_logging
 from app.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
 from models.ids import is_valid_id
 
+MAX_HEADER_BYTES = 16 * 1024  # request line and headers together
+KEEP_ALIVE_SECONDS = 5
+
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
@@ -167,12 +170,31 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if settings.database_url == DEFAULT_DATABASE_URL and not settings.is_live:
         url = f"http://{args.host}:{args.port}/graphql"
         _run(settings, lambda: ensure_demo_workspace(url, settings.phone_number_limit))
+    options = dict(
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        **uvicorn_limits(settings),
+    )
     if args.workers > 1 and not settings.is_live and not settings.sandbox_url:
         with shared_sandbox(settings):
-            uvicorn.run("app.main:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers)
+            uvicorn.run("app.main:app_from_env", **options)
         return 0
-    uvicorn.run("app.main:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers)
+    uvicorn.run("app.main:app_from_env", **options)
     return 0
+
+
+def uvicorn_limits(settings: Settings) -> dict:
+    """What uvicorn itself bounds before a request reaches the application (README, "Limits and errors")."""
+    return dict(
+        http="app.http_protocol:HeaderDeadlineProtocol",  # h11, with a deadline for headers
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        limit_concurrency=settings.max_connections,
+        proxy_headers=False,  # X-Forwarded-For is trusted only from TRUNKLINE_TRUSTED_PROXIES (app.client_address)
+        server_header=False,
+    )
 
 
 @contextlib.contextmanager

@@ -1,17 +1,29 @@
-"""The /graphql endpoint: Strawberry's ASGI view, refusing operations that have no workspace."""
+"""The /graphql endpoint: Strawberry's ASGI view, reading requests through app.graphql_request,
+refusing operations that have no workspace, and answering every refusal in the error envelope."""
+
+from __future__ import annotations
 
 from datetime import timedelta
 
 from cross_web import HTTPException
-from graphql import FieldNode, OperationDefinitionNode
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from strawberry.http import GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.asgi import GraphQL
+from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from app.auth import WorkspaceUser, unauthenticated
-from app.graphql_view_parsing import parsed
+from app.errors import INTERNAL_SERVER_ERROR, METHOD_NOT_ALLOWED, code_for_status, envelope, error_response
+from app.graphiql_page import content_security_policy
+from app.graphql_request import RequestRefused, decode_body, decode_query_params
 from app.idempotency import idempotently
 from schema.context import Context
+from schema.documents import parse_document
+
+
+GRAPHIQL_OFF = "GraphiQL is not served here; send a query (GET ?query=… or POST as JSON)."
 
 
 class MissingApiKey(Exception):
@@ -19,10 +31,15 @@ class MissingApiKey(Exception):
         return "An API key is required: send 'Authorization: Bearer sk_…'."
 
 
+class MutationOverGet(Exception):
+    pass
+
+
 def is_introspection_only(query: str) -> bool:
     """True when every operation selects only __schema, __type or __typename at its top level."""
-    document = parsed(query)
-    if document is None:
+    try:
+        document = parse_document(query)
+    except GraphQLError:
         return False
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     return bool(operations) and all(
@@ -33,20 +50,58 @@ def is_introspection_only(query: str) -> bool:
 
 
 class TrunklineGraphQL(GraphQL):
-    def __init__(self, schema, *, introspection: bool, idempotency_abandoned_after: timedelta) -> None:
-        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+    def __init__(
+        self, schema, *, introspection: bool, graphiql: bool, idempotency_abandoned_after: timedelta
+    ) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=True)
         self.introspection = introspection
         self.idempotency_abandoned_after = idempotency_abandoned_after
+        self.graphiql_html = self.graphql_ide_html if graphiql else ""  # read from Strawberry's file once
+        self.graphiql_csp = content_security_policy(self.graphiql_html)
 
     async def get_context(self, request: Request, response: Response) -> Context:
         user = request.scope.get("user")
         workspace = user.workspace if isinstance(user, WorkspaceUser) else None
         return Context(request=request, response=response, workspace=workspace, services=request.app.state.services)
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(self.graphiql_html, headers={"Content-Security-Policy": self.graphiql_csp})
+
+    async def parse_http_body(self, request_adapter) -> GraphQLRequestData:
+        """The request, from GET parameters or a JSON body; RequestRefused says what was expected."""
+        if request_adapter.method == "GET":
+            data = decode_query_params(request_adapter.query_params)
+        else:
+            content_type, _ = parse_content_type(request_adapter.content_type or "")
+            if content_type != "application/json":
+                sent = content_type or "no content type"
+                raise RequestRefused(f"Send the request as JSON with Content-Type: application/json, not {sent}.")
+            data = decode_body(await request_adapter.get_body())
+        return GraphQLRequestData(
+            query=data.get("query"),
+            variables=data.get("variables"),
+            operation_name=data.get("operationName"),
+            extensions=data.get("extensions"),
+        )
+
     async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
         if context.workspace is None and not (self.introspection and is_introspection_only(request_data.query or "")):
             raise MissingApiKey
-        return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as exc:
+            if isinstance(exc.__cause__, InvalidOperationTypeError) and request_adapter.method == "GET":
+                raise MutationOverGet from None
+            raise
+
+    async def process_result(self, request: Request, result):
+        """Every GraphQL error carries a code; one made without any is a server fault by definition."""
+        response = await super().process_result(request, result)
+        for error in response.get("errors") or []:
+            error.setdefault("extensions", {}).setdefault("code", INTERNAL_SERVER_ERROR)
+        return response
 
     async def __call__(self, scope, receive, send) -> None:
         request = Request(scope, receive)
@@ -54,10 +109,29 @@ class TrunklineGraphQL(GraphQL):
         workspace_id = user.workspace.id if isinstance(user, WorkspaceUser) else None
         try:
             response = await idempotently(
-                request, workspace_id, lambda: self.run(request), abandoned_after=self.idempotency_abandoned_after
+                request,
+                workspace_id,
+                lambda: self.run(request),
+                abandoned_after=self.idempotency_abandoned_after,
+                fingerprint_keys=request.app.state.fingerprint_keys,
             )
         except MissingApiKey as exc:
-            response = unauthenticated(None, exc)
+            response = unauthenticated(str(exc))
+        except MutationOverGet:
+            response = error_response(
+                405, METHOD_NOT_ALLOWED, "Mutations are not allowed over GET: send them with POST.", {"Allow": "POST"}
+            )
+        except RequestRefused as refused:
+            response = refusal(refused)
         except HTTPException as exc:
-            response = Response(exc.reason, status_code=exc.status_code, media_type="text/plain")
+            message = GRAPHIQL_OFF if exc.status_code == 404 else exc.reason
+            headers = {"Allow": "GET, POST"} if exc.status_code == 405 else None
+            response = error_response(exc.status_code, code_for_status(exc.status_code), message, headers)
         await response(scope, receive, send)
+
+
+def refusal(refused: RequestRefused) -> JSONResponse:
+    """A refused request in the envelope; refused variables are a GraphQL error in a 200, like others."""
+    if refused.status == 200:
+        return JSONResponse({"data": None, **envelope(refused.code, refused.message)})
+    return error_response(refused.status, refused.code, refused.message)

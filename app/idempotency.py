@@ -3,25 +3,31 @@ without touching the carriers again; the same key with another body is refused.
 
 A duplicate that arrives while the first is still running waits for its result (up to WAIT), then
 gets a clear 409; it never starts a second provisioning. Keys are scoped to the workspace.
+
+A body is remembered only as an HMAC fingerprint, keyed from TRUNKLINE_SECRET_KEY: the table never
+holds anything that tells what a request said, not even to someone guessing likely bodies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from graphql import OperationDefinitionNode, OperationType
+from graphql import GraphQLError, OperationDefinitionNode, OperationType
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app.graphql_view_parsing import parsed
+from app.errors import envelope
+from app.graphql_request import RequestRefused, decode_body
 from models import IdempotencyKey, IdempotencyState
+from schema.documents import parse_document
 
 HEADER = "idempotency-key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -31,25 +37,35 @@ _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 def error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)
+    return JSONResponse(envelope(code, message), status_code=status)
 
 
 async def idempotently(
-    request: Request, workspace_id: str | None, execute: Callable[[], Awaitable[Response]], *, abandoned_after: timedelta
+    request: Request,
+    workspace_id: str | None,
+    execute: Callable[[], Awaitable[Response]],
+    *,
+    abandoned_after: timedelta,
+    fingerprint_keys: list[bytes],
 ) -> Response:
     """Run `execute` at most once per (workspace, key, body); `abandoned_after`: when a key still in
-    progress is taken as left by a crashed process (recovery has undone its work by then)."""
+    progress is taken as left by a crashed process (recovery has undone its work by then).
+    `fingerprint_keys`: the current HMAC key first, then older ones still accepted."""
     key = request.headers.get(HEADER)
     if key is None or workspace_id is None or request.method != "POST":
         return await execute()
-    body = await request.body()
-    if not _is_mutation(body):
+    try:
+        data = decode_body(await request.body())
+    except RequestRefused:
+        return await execute()  # refused there, saying why
+    if not _is_mutation(data):
         return await execute()
     if not _KEY.fullmatch(key):
         return error(400, "BAD_IDEMPOTENCY_KEY", "Idempotency-Key must be 1 to 255 visible ASCII characters")
-    request_hash = fingerprint(body)
+    canonical = _canonical(data)
+    request_hashes = [_hmac(fingerprint_key, canonical) for fingerprint_key in fingerprint_keys]
 
-    record = await _claim(workspace_id, key, request_hash, abandoned_after)
+    record = await _claim(workspace_id, key, request_hashes, abandoned_after)
     if isinstance(record, Response):
         return record
     try:
@@ -66,14 +82,17 @@ async def idempotently(
     return response
 
 
-async def _claim(workspace_id: str, key: str, request_hash: str, abandoned_after: timedelta) -> IdempotencyKey | Response:
-    """The new record for this key (ours to fulfil), or the response a duplicate gets."""
+async def _claim(
+    workspace_id: str, key: str, request_hashes: list[str], abandoned_after: timedelta
+) -> IdempotencyKey | Response:
+    """The new record for this key (ours to fulfil), or the response a duplicate gets. The record
+    holds the first fingerprint; one made with a key since rotated out of first place still matches."""
     deadline = asyncio.get_running_loop().time() + WAIT
     pause = 0.05
     while True:
         try:
             async with in_transaction():
-                return await IdempotencyKey.create(workspace_id=workspace_id, key=key, request_hash=request_hash)
+                return await IdempotencyKey.create(workspace_id=workspace_id, key=key, request_hash=request_hashes[0])
         except IntegrityError:
             pass
         existing = await IdempotencyKey.get_or_none(workspace_id=workspace_id, key=key)
@@ -83,7 +102,7 @@ async def _claim(workspace_id: str, key: str, request_hash: str, abandoned_after
         if existing.created_at < now - LIFETIME:
             await IdempotencyKey.filter(id=existing.id, created_at=existing.created_at).delete()
             continue
-        if existing.request_hash != request_hash:
+        if existing.request_hash not in request_hashes:
             return error(
                 422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used with a different request body."
             )
@@ -103,25 +122,26 @@ async def _claim(workspace_id: str, key: str, request_hash: str, abandoned_after
         pause = min(pause * 2, 0.5)
 
 
-def fingerprint(body: bytes) -> str:
-    """The same request whatever its JSON spacing or key order."""
-    try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
-    except ValueError:
-        canonical = body.decode(errors="replace")
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def fingerprint(body: bytes, key: bytes) -> str:
+    """HMAC-SHA256 of a request body, the same whatever its JSON spacing or key order."""
+    return _hmac(key, _canonical(decode_body(body)))
 
 
-def _is_mutation(body: bytes) -> bool:
+def _canonical(data: dict) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _hmac(key: bytes, canonical: bytes) -> str:
+    return hmac.new(key, canonical, hashlib.sha256).hexdigest()
+
+
+def _is_mutation(data: dict) -> bool:
+    if not isinstance(data.get("query"), str):
+        return False
     try:
-        data = json.loads(body)
-    except ValueError:
-        return False
-    if not isinstance(data, dict) or not isinstance(data.get("query"), str):
-        return False
-    document = parsed(data["query"])
-    if document is None:
-        return False
+        document = parse_document(data["query"])
+    except GraphQLError:
+        return False  # refused when it is executed, saying why
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     name = data.get("operationName")
     chosen = [op for op in operations if name is None or (op.name and op.name.value == name)]

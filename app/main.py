@@ -4,58 +4,85 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
-from app.auth import ApiKeyBackend, unauthenticated
+from app.auth import Authentication
 from app.background import every
 from app.carriers import carriers
-from app.db import tortoise_config
+from app.client_address import ClientAddress
+from app.db import create_private_sqlite_file, tortoise_config
+from app.errors import http_exception, unexpected_exception
 from app.graphql_view import TrunklineGraphQL
 from app.health import healthz, readyz
 from app.idempotency import purge_expired_keys
 from app.logs import configure_logging
+from app.rate_limits import RateLimits
+from app.request_limits import RequestLimits
+from app.secret_key import derived_keys
+from app.security_headers import SecurityHeaders
 from app.settings import Settings
 from resolvers.recovery import recover_interrupted
 from schema.schema import build_schema
 
+IDEMPOTENCY_FINGERPRINT = "idempotency fingerprint"
+
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    rate_limits = RateLimits(settings)
+    introspection = settings.introspection and not settings.is_production
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
+        create_private_sqlite_file(settings.database_url)
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)), carriers(settings) as running:
             app.state.services = running.services
             app.state.sandbox = running.sandbox
+            app.state.fingerprint_keys = derived_keys(settings, IDEMPOTENCY_FINGERPRINT)
             grace = timedelta(seconds=settings.recovery_grace)
 
             async def recover_interrupted_operations() -> None:
                 await recover_interrupted(running.services, grace)
 
-            async with every(settings.recovery_interval, recover_interrupted_operations, purge_expired_keys):
-                yield
+            await rate_limits.start()
+            try:
+                async with every(settings.recovery_interval, recover_interrupted_operations, purge_expired_keys):
+                    yield
+            finally:
+                await rate_limits.close()
 
     graphql = TrunklineGraphQL(
-        build_schema(introspection=settings.introspection),
-        introspection=settings.introspection,
+        build_schema(introspection=introspection, suggestions=not settings.is_production),
+        introspection=introspection,
+        graphiql=not settings.is_production,
         # A key still in progress after recovery's grace period was left by a crashed process.
         idempotency_abandoned_after=timedelta(seconds=settings.recovery_grace),
     )
+    authentication = Middleware(
+        Authentication, rate_limits=rate_limits, client_address=ClientAddress(settings.trusted_proxies)
+    )
     routes = [
-        Route(
-            "/graphql",
-            graphql,
-            methods=["GET", "POST"],
-            middleware=[Middleware(AuthenticationMiddleware, backend=ApiKeyBackend(), on_error=unauthenticated)],
-        ),
+        Route("/graphql", graphql, methods=["GET", "POST"], middleware=[authentication]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(
+            RequestLimits, max_body_bytes=settings.max_body_bytes, read_timeout=settings.request_read_timeout
+        ),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={HTTPException: http_exception, Exception: unexpected_exception},
+        lifespan=lifespan,
+    )
     app.state.settings = settings
+    app.state.rate_limits = rate_limits
     return app
 
 

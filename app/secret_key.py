@@ -1,7 +1,11 @@
 """Where the key for stored carrier secrets comes from: the environment, or a file beside SQLite."""
 
+import base64
 import os
 from pathlib import Path
+
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.settings import Settings, SettingsError
 from resolvers.secret_box import SecretBox, SecretKeyError
@@ -15,11 +19,16 @@ def key_file_for(settings: Settings) -> Path | None:
 
 def load_secret_box(settings: Settings) -> SecretBox:
     """TRUNKLINE_SECRET_KEY when set; in sandbox mode on a SQLite file, a key kept beside it."""
+    try:
+        return SecretBox.from_setting(secret_keys(settings))
+    except SecretKeyError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def secret_keys(settings: Settings) -> str:
+    """The comma-separated Fernet keys, first the one that encrypts; made on first use in sandbox mode."""
     if settings.secret_key:
-        try:
-            return SecretBox.from_setting(str(settings.secret_key))
-        except SecretKeyError as exc:
-            raise SettingsError(str(exc)) from None
+        return str(settings.secret_key)
     key_file = key_file_for(settings)
     if settings.is_live or key_file is None:
         raise SettingsError(
@@ -28,7 +37,20 @@ def load_secret_box(settings: Settings) -> SecretBox:
         )
     if not key_file.exists():
         _write_new_key(key_file)
-    return SecretBox.from_setting(key_file.read_text())
+    return key_file.read_text()
+
+
+def derived_keys(settings: Settings, purpose: str) -> list[bytes]:
+    """One 32-byte key per configured Fernet key, first the current one, each for `purpose` alone:
+    HKDF-SHA256 separates them, so no derived key reveals anything of the key that encrypts."""
+    load_secret_box(settings)  # the keys are valid Fernet keys, or a SettingsError says how to make one
+    return [
+        HKDF(algorithm=SHA256(), length=32, salt=None, info=f"trunkline {purpose}".encode()).derive(
+            base64.urlsafe_b64decode(key.strip())
+        )
+        for key in secret_keys(settings).split(",")
+        if key.strip()
+    ]
 
 
 def _write_new_key(key_file: Path) -> None:

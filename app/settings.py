@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from limits import parse_many
 from starlette.datastructures import Secret
 
 DEFAULT_DATABASE_URL = "sqlite://./trunkline.sqlite3"
+ENVIRONMENTS = ("development", "production")
+MIB = 1024 * 1024
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -39,6 +43,15 @@ class Settings:
     recovery_grace: float = 600.0
     recovery_interval: float = 60.0
     lease: float = 120.0
+    env: str = "development"
+    max_body_bytes: int = MIB
+    request_read_timeout: float = 10.0
+    max_connections: int = 1000
+    rate_limit: str = "600/minute"
+    auth_failure_limit: str = "30/minute"
+    redis_url: Secret | None = None
+    redis_prefix: str = "trunkline"
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -48,12 +61,19 @@ class Settings:
         providers = (get("TRUNKLINE_PROVIDERS") or "sandbox").lower()
         if providers not in ("sandbox", "live"):
             raise SettingsError(f"TRUNKLINE_PROVIDERS must be 'sandbox' or 'live', not {providers!r}")
+        environment = (get("TRUNKLINE_ENV") or "development").lower()
+        if environment not in ENVIRONMENTS:
+            raise SettingsError(f"TRUNKLINE_ENV must be 'development' or 'production', not {environment!r}")
+        production = environment == "production"
+        introspection = _boolean(env, "TRUNKLINE_INTROSPECTION", not production)
+        if production and introspection:
+            raise SettingsError("TRUNKLINE_INTROSPECTION must be false (or unset) with TRUNKLINE_ENV=production")
         settings = cls(
             database_url=_database_url(get("TRUNKLINE_DATABASE_URL") or DEFAULT_DATABASE_URL),
             providers=providers,
             secret_key=_secret(get("TRUNKLINE_SECRET_KEY")),
             phone_number_limit=_positive_int(env, "TRUNKLINE_PHONE_NUMBER_LIMIT", 100),
-            introspection=_boolean(env, "TRUNKLINE_INTROSPECTION", True),
+            introspection=introspection,
             livekit_url=get("LIVEKIT_URL"),
             livekit_api_key=get("LIVEKIT_API_KEY"),
             livekit_api_secret=_secret(get("LIVEKIT_API_SECRET")),
@@ -68,10 +88,25 @@ class Settings:
             recovery_grace=_positive_float(env, "TRUNKLINE_RECOVERY_GRACE", 600.0),
             recovery_interval=_positive_float(env, "TRUNKLINE_RECOVERY_INTERVAL", 60.0),
             lease=_positive_float(env, "TRUNKLINE_LEASE", 120.0),
+            env=environment,
+            max_body_bytes=_positive_int(env, "TRUNKLINE_MAX_BODY_BYTES", MIB),
+            request_read_timeout=_positive_float(env, "TRUNKLINE_REQUEST_READ_TIMEOUT", 10.0),
+            max_connections=_positive_int(env, "TRUNKLINE_MAX_CONNECTIONS", 1000),
+            rate_limit=_rate(env, "TRUNKLINE_RATE_LIMIT", "600/minute"),
+            auth_failure_limit=_rate(env, "TRUNKLINE_AUTH_FAILURE_LIMIT", "30/minute"),
+            redis_url=_secret(_redis_url(get("TRUNKLINE_REDIS_URL"))),
+            redis_prefix=get("TRUNKLINE_REDIS_PREFIX") or "trunkline",
+            trusted_proxies=_networks(get("TRUNKLINE_TRUSTED_PROXIES")),
         )
+        if settings.is_production:
+            settings.check_production()
         if settings.is_live:
             settings.check_live()
         return settings
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
 
     @property
     def is_live(self) -> bool:
@@ -88,6 +123,20 @@ class Settings:
             return None
         path = self.database_url.removeprefix("sqlite://").split("?", 1)[0]
         return None if path in ("", ":memory:") else Path(path)
+
+    def check_production(self) -> None:
+        """Production runs on real carriers, a key of its own for stored secrets, and PostgreSQL."""
+        missing = [
+            requirement
+            for requirement, met in (
+                ("TRUNKLINE_PROVIDERS=live", self.is_live),
+                ("TRUNKLINE_SECRET_KEY", self.secret_key is not None),
+                ("a postgres:// TRUNKLINE_DATABASE_URL", not self.is_sqlite),
+            )
+            if not met
+        ]
+        if missing:
+            raise SettingsError(f"TRUNKLINE_ENV=production needs {', '.join(missing)}")
 
     def check_live(self) -> None:
         """Live carriers need their credentials and a key for stored secrets."""
@@ -156,6 +205,47 @@ def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in _FALSE:
         return False
     raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate in the limits library's notation, e.g. 600/minute or "10/second;600/hour"."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        items = parse_many(raw)
+    except ValueError:
+        items = []
+    if not items or any(item.amount < 1 for item in items):
+        raise SettingsError(
+            f"{name} must be a rate such as 600/minute, 10/second or 10/second;600/hour (limits notation), not {raw!r}"
+        )
+    return raw
+
+
+def _redis_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+        # The value may hold a password: name the scheme only.
+        scheme = value.split("://", 1)[0] if "://" in value else "(none)"
+        raise SettingsError(
+            f"TRUNKLINE_REDIS_URL must be a redis://, rediss:// or unix:// url, not one with scheme {scheme!r}"
+        )
+    return value
+
+
+def _networks(value: str | None) -> tuple[str, ...]:
+    """Comma-separated addresses or CIDR blocks, normalised (10.0.0.7 becomes 10.0.0.7/32)."""
+    networks = []
+    for part in (value or "").split(","):
+        if not part.strip():
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part.strip(), strict=False)))
+        except ValueError:
+            raise SettingsError(
+                f"TRUNKLINE_TRUSTED_PROXIES must be comma-separated IP addresses or CIDR blocks, not {part.strip()!r}"
+            ) from None
+    return tuple(networks)
 
 
 def _http_url(env: Mapping[str, str], name: str, default: str) -> str:

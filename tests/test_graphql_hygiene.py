@@ -31,15 +31,16 @@ async def test_mutation_over_get_is_refused(client, tenant):
     response = await client.get(
         "/graphql", params={"query": 'mutation { createAgent(input: {name: "x"}) { __typename } }'}, headers=tenant.headers
     )
-    assert response.status_code == 400
-    assert "mutations are not allowed when using GET" in response.text
+    assert response.status_code == 405 and response.headers["allow"] == "POST"
+    assert response.json()["errors"][0]["extensions"] == {"code": "METHOD_NOT_ALLOWED"}
     assert (await tenant.graphql("{ agents { id } }"))["data"] == {"agents": []}
 
 
 async def test_batched_requests_are_refused(client, tenant):
     response = await client.post("/graphql", json=[{"query": "{ workspace { id } }"}] * 2, headers=tenant.headers)
     assert response.status_code == 400
-    assert "Batching is not enabled" in response.text
+    assert response.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+    assert "Batched requests" in response.json()["errors"][0]["message"]
 
 
 async def test_validation_messages_stay_readable(tenant):

@@ -1,12 +1,17 @@
 """Idempotency-Key on mutations: replay, refusal of a changed body, concurrent duplicates, scope and expiry."""
 
 import asyncio
+import dataclasses
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.fernet import Fernet
+from starlette.datastructures import Secret
 
 from app.idempotency import fingerprint
+from app.main import create_app
 from models import IdempotencyKey, IdempotencyState, PhoneNumber
 from tests.graphql_documents import DEMO_CREDENTIALS, DEMO_DIDS, IMPORT_PHONE_NUMBER
 
@@ -120,14 +125,14 @@ async def test_a_key_older_than_24_hours_runs_again(app, tenant):
     assert len((await tenant.graphql("{ agents { id } }"))["data"]["agents"]) == 2
 
 
-async def test_a_key_left_in_progress_by_a_crashed_process_is_taken_over(settings, tenant):
+async def test_a_key_left_in_progress_by_a_crashed_process_is_taken_over(app, settings, tenant):
     # given: what a process killed mid-request leaves: the key claimed, never finished
     old = datetime.now(UTC) - timedelta(seconds=settings.recovery_grace + 60)
     body = {"query": 'mutation { createAgent(input: {name: "A"}) { ... on CreateAgentSuccess { agent { id } } } }'}
     record = await IdempotencyKey.create(
         workspace_id=tenant.workspace.id,
         key="orphan",
-        request_hash=fingerprint(json.dumps(body).encode()),
+        request_hash=fingerprint(json.dumps(body).encode(), app.state.fingerprint_keys[0]),
         state=IdempotencyState.IN_PROGRESS,
     )
     await IdempotencyKey.filter(id=record.id).update(updated_at=old)
@@ -148,3 +153,41 @@ async def test_a_refused_http_request_leaves_the_key_free(tenant):
     accepted = await post(tenant, body, "k")
     assert refused.status_code == 401
     assert accepted.status_code == 200 and "idempotent-replayed" not in accepted.headers
+
+
+async def test_a_stored_fingerprint_confirms_no_guess_of_the_body(tenant):
+    """Bodies hold carrier credentials: what is stored is an HMAC keyed from TRUNKLINE_SECRET_KEY,
+    not a hash anyone could compare a guessed body against."""
+    body = import_body()
+    await post(tenant, body, "import-5")
+
+    stored = (await IdempotencyKey.get(key="import-5")).request_hash
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+    assert stored not in {hashlib.sha256(canonical).hexdigest(), hashlib.sha256(json.dumps(body).encode()).hexdigest()}
+
+
+@pytest.fixture
+async def rotated_client(app, settings):
+    """The same database served again after TRUNKLINE_SECRET_KEY was rotated (a new key put first)."""
+    import httpx
+
+    rotated = dataclasses.replace(settings, secret_key=Secret(f"{Fernet.generate_key().decode()},{settings.secret_key}"))
+    second = create_app(rotated)
+    async with second.router.lifespan_context(second):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://t") as http:
+            yield http
+
+
+async def test_replays_survive_a_rotation_of_the_secret_key(tenant, rotated_client):
+    body = {"query": 'mutation { createAgent(input: {name: "A"}) { ... on CreateAgentSuccess { agent { id } } } }'}
+    first = await post(tenant, body, "before-rotation")
+
+    replayed = await rotated_client.post("/graphql", json=body, headers={**tenant.headers, "Idempotency-Key": "before-rotation"})
+    changed = await rotated_client.post(
+        "/graphql", json={**body, "operationName": None, "variables": {"x": 1}},
+        headers={**tenant.headers, "Idempotency-Key": "before-rotation"},
+    )  # fmt: skip
+
+    assert replayed.json() == first.json() and replayed.headers["idempotent-replayed"] == "true"
+    assert changed.status_code == 422

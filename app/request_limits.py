@@ -1,0 +1,87 @@
+"""Bounded before any work: a request body larger than the limit, or slower than the read timeout,
+is refused before the application spends memory or time on it.
+
+Content-Length decides at once, before a byte of the body is read; a chunked body is counted while
+it arrives. A refused body is left unread and the connection closed, so the server never drains it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import PAYLOAD_TOO_LARGE, REQUEST_TIMEOUT, error_response
+
+CLOSE = (b"connection", b"close")
+
+
+class _BodyRefused(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status, self.code, self.message = status, code, message
+
+
+class RequestLimits:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, read_timeout: float) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.read_timeout = read_timeout
+
+    def _too_large(self) -> _BodyRefused:
+        return _BodyRefused(413, PAYLOAD_TOO_LARGE, f"The request body is larger than {self.max_body_bytes} bytes.")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > self.max_body_bytes:
+            await self._refuse(scope, receive, send, self._too_large())
+            return
+
+        has_body = declared not in (None, "0") or "transfer-encoding" in headers
+        deadline = asyncio.get_running_loop().time() + self.read_timeout
+        received = 0
+        body_complete = not has_body
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, body_complete
+            if body_complete:
+                return await receive()
+            remaining = deadline - asyncio.get_running_loop().time()
+            try:
+                async with asyncio.timeout(max(remaining, 0)):
+                    message = await receive()
+            except TimeoutError:
+                raise _BodyRefused(
+                    408, REQUEST_TIMEOUT, f"The request body did not arrive within {self.read_timeout:g} seconds."
+                ) from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise self._too_large()
+                body_complete = not message.get("more_body", False)
+            return message
+
+        async def closing_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                if not body_complete:  # answered before the body was read: do not read the rest afterwards
+                    message = {**message, "headers": [*message.get("headers", []), CLOSE]}
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, closing_send)
+        except _BodyRefused as refused:
+            if response_started:
+                raise
+            await self._refuse(scope, receive, send, refused)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, refused: _BodyRefused) -> None:
+        response = error_response(refused.status, refused.code, refused.message, {"Connection": "close"})
+        await response(scope, receive, send)
