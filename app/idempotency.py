@@ -73,13 +73,25 @@ async def idempotently(
     except BaseException:
         await IdempotencyKey.filter(id=record.id).delete()  # nothing to replay; the key may be used again
         raise
-    if response.status_code == 200:
+    if replayable(response):
         await IdempotencyKey.filter(id=record.id).update(
             state=IdempotencyState.DONE, response_body=response.body.decode(), updated_at=datetime.now(UTC)
         )
     else:
         await IdempotencyKey.filter(id=record.id).delete()
     return response
+
+
+def replayable(response: Response) -> bool:
+    """A result the client may see again: a 200 that is not a crash. A crash changed nothing that recovery
+    leaves, so a retry with the same key should run again rather than replay "Unexpected error."."""
+    if response.status_code != 200:
+        return False
+    try:
+        errors = json.loads(response.body).get("errors") or []
+    except (ValueError, AttributeError):
+        return False
+    return not any((error.get("extensions") or {}).get("code") == "INTERNAL_SERVER_ERROR" for error in errors)
 
 
 async def _claim(

@@ -191,3 +191,15 @@ async def test_replays_survive_a_rotation_of_the_secret_key(tenant, rotated_clie
 
     assert replayed.json() == first.json() and replayed.headers["idempotent-replayed"] == "true"
     assert changed.status_code == 422
+
+
+def test_a_crash_is_never_kept_for_replay_while_results_and_expected_failures_are():
+    from starlette.responses import JSONResponse
+
+    from app.idempotency import replayable
+
+    crash = {"data": None, "errors": [{"message": "Unexpected error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}
+    assert replayable(JSONResponse({"data": {"importPhoneNumber": {"__typename": "ImportPhoneNumberSuccess"}}}))
+    assert replayable(JSONResponse({"data": {"importPhoneNumber": {"__typename": "ProviderError"}}}))
+    assert not replayable(JSONResponse(crash))
+    assert not replayable(JSONResponse({"errors": [{"message": "slow down", "extensions": {"code": "RATE_LIMITED"}}]}, 429))
