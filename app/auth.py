@@ -11,6 +11,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app import request_context
 from app.client_address import ClientAddress
 from app.errors import RATE_LIMITED, UNAUTHENTICATED, error_response
 from app.rate_limits import Exceeded, RateLimits
@@ -78,6 +79,7 @@ class Authentication:
             await rate_limited(exceeded, "Too many requests with this API key.")(scope, receive, send)
             return
         scope["user"] = WorkspaceUser(workspace)
+        request_context.set_workspace(workspace.id)  # on the log lines from here on
         await self.app(scope, receive, send)
 
 

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from app import db
 from app.logs import configure_logging
+from app.metrics import prepare_worker_metrics
 from app.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
 from models.ids import is_valid_id
 
@@ -165,6 +166,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.demo import ensure_demo_workspace
 
     configure_logging()
+    prepare_worker_metrics(args.workers)
     if settings.is_sqlite:
         asyncio.run(db.migrate(settings.database_url))
     if settings.database_url == DEFAULT_DATABASE_URL and not settings.is_live:
@@ -194,6 +196,8 @@ def uvicorn_limits(settings: Settings) -> dict:
         limit_concurrency=settings.max_connections,
         proxy_headers=False,  # X-Forwarded-For is trusted only from TRUNKLINE_TRUSTED_PROXIES (app.client_address)
         server_header=False,
+        log_config=None,  # uvicorn logs through ours (app.logs): one format, request ids
+        access_log=False,  # replaced by trunkline.access, which knows the operation
     )
 
 

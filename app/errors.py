@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from app import request_context
 from app.security_headers import HEADERS
 # GraphQL's codes, defined where GraphQL errors are made; these two are HTTP-layer answers too.
 from schema.error_codes import BAD_USER_INPUT as BAD_USER_INPUT
@@ -58,4 +59,6 @@ async def unexpected_exception(_request: Request, exc: Exception) -> JSONRespons
     """A crash: the client learns nothing about it; Starlette logs the traceback after this answers.
     Starlette answers it outside every middleware, so the security headers are added here."""
     headers = {name.decode(): value.decode() for name, value in HEADERS}
+    if (info := request_context.current.get()) is not None:
+        headers[request_context.HEADER] = info.request_id
     return error_response(500, INTERNAL_SERVER_ERROR, "Unexpected error.", headers)

@@ -14,6 +14,7 @@ from strawberry.http.parse_content_type import parse_content_type
 from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
+from app import request_context
 from app.auth import WorkspaceUser, unauthenticated
 from app.errors import INTERNAL_SERVER_ERROR, METHOD_NOT_ALLOWED, code_for_status, envelope, error_response
 from app.graphiql_page import content_security_policy
@@ -85,6 +86,7 @@ class TrunklineGraphQL(GraphQL):
         )
 
     async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
+        request_context.note_graphql(self.schema, request_data.query, request_data.operation_name)
         if context.workspace is None and not (self.introspection and is_introspection_only(request_data.query or "")):
             raise MissingApiKey
         try:

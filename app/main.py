@@ -9,6 +9,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 from tortoise.contrib.starlette import RegisterTortoise
 
+from app.access import RequestObserver
 from app.auth import Authentication
 from app.background import every
 from app.carriers import carriers
@@ -19,6 +20,7 @@ from app.graphql_view import TrunklineGraphQL
 from app.health import healthz, readyz
 from app.idempotency import purge_expired_keys
 from app.logs import configure_logging
+from app.metrics import metrics
 from app.rate_limits import RateLimits
 from app.request_limits import RequestLimits
 from app.secret_key import derived_keys
@@ -68,8 +70,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"], middleware=[authentication]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        *([Route("/metrics", metrics, methods=["GET"])] if settings.metrics else []),
     ]
     middleware = [
+        Middleware(RequestObserver),  # first: every answer carries X-Request-Id and is logged
         Middleware(SecurityHeaders),
         Middleware(
             RequestLimits, max_body_bytes=settings.max_body_bytes, read_timeout=settings.request_read_timeout

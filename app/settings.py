@@ -44,6 +44,8 @@ class Settings:
     recovery_interval: float = 60.0
     lease: float = 120.0
     env: str = "development"
+    log_format: str = "text"
+    metrics: bool = True
     max_body_bytes: int = MIB
     request_read_timeout: float = 10.0
     max_connections: int = 1000
@@ -89,6 +91,8 @@ class Settings:
             recovery_interval=_positive_float(env, "TRUNKLINE_RECOVERY_INTERVAL", 60.0),
             lease=_positive_float(env, "TRUNKLINE_LEASE", 120.0),
             env=environment,
+            log_format=log_format_from_env(env),
+            metrics=_boolean(env, "TRUNKLINE_METRICS", True),
             max_body_bytes=_positive_int(env, "TRUNKLINE_MAX_BODY_BYTES", MIB),
             request_read_timeout=_positive_float(env, "TRUNKLINE_REQUEST_READ_TIMEOUT", 10.0),
             max_connections=_positive_int(env, "TRUNKLINE_MAX_CONNECTIONS", 1000),
@@ -194,6 +198,15 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise SettingsError(f"{name} must be a number of seconds above 0, not {raw!r}")
     return value
+
+
+def log_format_from_env(env: Mapping[str, str]) -> str:
+    """TRUNKLINE_LOG_FORMAT: json for log collectors, the default in production; text otherwise."""
+    production = (env.get("TRUNKLINE_ENV") or "").strip().lower() == "production"
+    raw = (env.get("TRUNKLINE_LOG_FORMAT") or "").strip().lower() or ("json" if production else "text")
+    if raw not in ("json", "text"):
+        raise SettingsError(f"TRUNKLINE_LOG_FORMAT must be 'json' or 'text', not {raw!r}")
+    return raw
 
 
 def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -36,6 +36,7 @@ from providers.errors import (
     Unavailable,
 )
 from providers.redact import MASK, scrub
+from providers.observed import observed
 from providers.retry import RetryPolicy, call_with_retry, retry_after_seconds
 
 __all__ = ["AvailableNumber", "InboundTrunk", "LiveKitGateway", "LiveKitNumber", "OutboundTrunk"]
@@ -477,7 +478,7 @@ class LiveKitGateway:
         self, describe: str, request: Callable[[], Awaitable[T]], *, idempotent: bool, secret: str | None = None
     ) -> T:
         """Timeout, error mapping and retries for every operation."""
-        describe = f"LiveKit {describe}"
+        operation, describe = describe.split(" ", 1)[0], f"LiveKit {describe}"  # the label without ids
 
         async def attempt() -> T:
             try:
@@ -488,7 +489,7 @@ class LiveKitGateway:
                 # A server message that echoed a secret must not survive as the cause either.
                 raise failure from (None if self._mentions_secret(str(exc), secret) else exc)
 
-        return await call_with_retry(attempt, policy=self.retry, idempotent=idempotent, describe=describe)
+        return await observed(PROVIDER, operation, call_with_retry(attempt, policy=self.retry, idempotent=idempotent, describe=describe))
 
     def _mentions_secret(self, text: str, secret: str | None) -> bool:
         return self._secret in text or bool(secret and secret in text) or bool(_JWT.search(text))

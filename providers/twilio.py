@@ -37,6 +37,7 @@ from providers.errors import (
     Unavailable,
 )
 from providers.redact import mask_sid, scrub
+from providers.observed import observed
 from providers.retry import RetryPolicy, call_with_retry, retry_after_seconds
 
 __all__ = [
@@ -363,7 +364,7 @@ class TwilioAccountClient:
         secret: str | None = None,
     ) -> T:
         """The one request path: timeout, error mapping and retries for every operation."""
-        describe = f"Twilio {describe} on {mask_sid(self._sid)}"
+        operation, describe = describe, f"Twilio {describe} on {mask_sid(self._sid)}"
 
         async def attempt() -> T:
             _last_headers.set(None)
@@ -376,7 +377,7 @@ class TwilioAccountClient:
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise self._failure(describe, exc, secret) from exc
 
-        return await call_with_retry(attempt, policy=self._retry, idempotent=idempotent, describe=describe)
+        return await observed(PROVIDER, operation, call_with_retry(attempt, policy=self._retry, idempotent=idempotent, describe=describe))
 
     def _failure(self, describe: str, exc: BaseException, secret: str | None) -> ProviderFailure:
         if isinstance(exc, TimeoutError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.metrics import counted_import
 from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberSource, SipTrunkProvider
 from resolvers import provision_byoc, provision_livekit, provision_twilio, twilio_ownership
@@ -43,6 +44,7 @@ class References:
     trunk: SipTrunk | None
 
 
+@counted_import
 async def import_phone_number(workspace_id: str, request: ImportRequest, services: Services) -> PhoneNumber | Failure:
     # 1. Input, without I/O: every problem at once.
     problems = validate(request)

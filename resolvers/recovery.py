@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+from app.metrics import RECOVERIES
 from models import CarrierStep, PhoneNumber
 from models.enums import PhoneNumberStatus
 from providers.errors import ProviderFailure
@@ -71,12 +72,14 @@ async def _finish(number: PhoneNumber, services: Services) -> bool:
     if number.status == PhoneNumberStatus.RELEASING:
         await finish_release(number, services)
         log.info("recovery finished deleting %s", number.id)
+        RECOVERIES.labels("deleted").inc()
         return True
     journal = await Journal.resume(number.id, number.workspace_id, services)
     if number.status == PhoneNumberStatus.ACTIVE:
         if not await settle_steps(journal, leaving=False):
             return False
         log.info("recovery settled an interrupted change to %s", number.id)
+        RECOVERIES.labels("settled_change").inc()
         return True
     if not await settle_steps(journal, leaving=True):
         return False
@@ -84,6 +87,7 @@ async def _finish(number: PhoneNumber, services: Services) -> bool:
     if number.twilio_account_id:
         await tidy_twilio_account(number.twilio_account_id)
     log.info("recovery undid the interrupted provisioning of %s", number.id)
+    RECOVERIES.labels("undid_provisioning").inc()
     return True
 
 
@@ -96,4 +100,5 @@ async def _settle_orphan(owner_id: str, services: Services) -> bool:
     if not await settle_steps(journal, leaving=True):
         return False
     log.info("recovery settled the carrier steps left by %s", owner_id)
+    RECOVERIES.labels("settled_orphan").inc()
     return True
