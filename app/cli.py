@@ -5,20 +5,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
+import logging
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable
+from importlib.metadata import version
+
+from uvicorn.config import STARTUP_FAILURE
 
 from app import db
+from app.cli_admin import add_commands as add_admin_commands
+from app.cli_admin import run_with_database
 from app.logs import configure_logging
 from app.metrics import prepare_worker_metrics
 from app.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
-from models.ids import is_valid_id
+from app.startup import report
 
 MAX_HEADER_BYTES = 16 * 1024  # request line and headers together
 KEEP_ALIVE_SECONDS = 5
@@ -36,12 +40,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trunkline", description="Phone numbers for voice-agent workspaces.")
+    parser.add_argument("--version", action="version", version=f"trunkline {version('trunkline')}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the GraphQL API server")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--migrate", action="store_true", help="apply pending migrations first (SQLite always is)")
     serve.set_defaults(handler=_serve)
 
     sandbox = commands.add_parser("sandbox", help="run the Twilio and LiveKit emulators alone")
@@ -54,101 +60,19 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(handler=_migrate)
 
-    workspace = commands.add_parser("workspace", help="manage workspaces").add_subparsers(required=True, metavar="ACTION")
-    create_ws = workspace.add_parser("create", help="create a workspace and its first API key")
-    create_ws.add_argument("--name", required=True)
-    create_ws.add_argument("--phone-number-limit", type=int, help="cap on numbers (default TRUNKLINE_PHONE_NUMBER_LIMIT)")
-    create_ws.add_argument("--json", action="store_true", help='print {"workspace_id": …, "api_key": …} only')
-    create_ws.set_defaults(handler=_workspace_create)
-
-    apikey = commands.add_parser("apikey", help="manage API keys").add_subparsers(required=True, metavar="ACTION")
-    create_key = apikey.add_parser("create", help="issue a new API key for a workspace")
-    create_key.add_argument("--workspace", required=True, metavar="WORKSPACE_ID")
-    create_key.add_argument("--json", action="store_true")
-    create_key.set_defaults(handler=_apikey_create)
-    revoke_key = apikey.add_parser("revoke", help="revoke an API key at once")
-    revoke_key.add_argument("key_id", metavar="KEY_ID", help="the key's id (key_…) or the key itself (sk_…)")
-    revoke_key.set_defaults(handler=_apikey_revoke)
+    add_admin_commands(commands)
     return parser
 
 
-def _run(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
-    """Run one database task; SQLite databases are migrated first so a fresh file just works."""
-
-    async def go() -> int:
-        from tortoise import Tortoise
-
-        if settings.is_sqlite:
-            await db.migrate(settings.database_url)
-        await Tortoise.init(config=db.tortoise_config(settings.database_url))
-        try:
-            return await work()
-        finally:
-            await Tortoise.close_connections()
-
-    return asyncio.run(go())
-
-
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
-    asyncio.run(db.migrate(settings.database_url))
+    try:
+        asyncio.run(db.migrate(settings.database_url))
+    except Exception as exc:
+        if not report(exc):
+            raise
+        return 1
     print("migrations applied")
     return 0
-
-
-def _workspace_create(args: argparse.Namespace, settings: Settings) -> int:
-    from resolvers.api_keys import issue_api_key
-    from resolvers.workspaces import create_workspace
-
-    limit = args.phone_number_limit or settings.phone_number_limit
-    if limit < 1 or not args.name.strip():
-        print("trunkline: --name must not be empty and --phone-number-limit must be at least 1", file=sys.stderr)
-        return 2
-
-    async def work() -> int:
-        workspace = await create_workspace(args.name.strip(), limit)
-        key = await issue_api_key(workspace)
-        if args.json:
-            print(json.dumps({"workspace_id": workspace.id, "api_key": key.secret}))
-        else:
-            print(f"workspace {workspace.id} ({workspace.name}, up to {limit} numbers)")
-            print(f"api key {key.key_id}: {key.secret}")
-            print("the key is shown only now; store it safely")
-        return 0
-
-    return _run(settings, work)
-
-
-def _apikey_create(args: argparse.Namespace, settings: Settings) -> int:
-    from models import Workspace
-    from resolvers.api_keys import issue_api_key
-
-    async def work() -> int:
-        workspace = await Workspace.get_or_none(id=args.workspace) if is_valid_id(args.workspace, "ws") else None
-        if workspace is None:
-            print(f"trunkline: no workspace {args.workspace!r} (expected ws_ and 26 characters)", file=sys.stderr)
-            return 1
-        key = await issue_api_key(workspace)
-        if args.json:
-            print(json.dumps({"workspace_id": workspace.id, "key_id": key.key_id, "api_key": key.secret}))
-        else:
-            print(f"api key {key.key_id}: {key.secret}")
-            print("the key is shown only now; store it safely")
-        return 0
-
-    return _run(settings, work)
-
-
-def _apikey_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    from resolvers.api_keys import revoke_api_key
-
-    async def work() -> int:
-        if not await revoke_api_key(args.key_id):
-            print("trunkline: no live API key with that id (key_…) or value (sk_…)", file=sys.stderr)
-            return 1
-        print("api key revoked")
-        return 0
-
-    return _run(settings, work)
 
 
 def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
@@ -161,30 +85,106 @@ def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
+    """Check what the app would refuse at start, bind the port, ready the database, and only then make the demo key."""
     from app.demo import ensure_demo_workspace
+    from app.secret_key import load_secret_box
 
     configure_logging()
     prepare_worker_metrics(args.workers)
-    if settings.is_sqlite:
-        asyncio.run(db.migrate(settings.database_url))
-    if settings.database_url == DEFAULT_DATABASE_URL and not settings.is_live:
-        url = f"http://{args.host}:{args.port}/graphql"
-        _run(settings, lambda: ensure_demo_workspace(url, settings.phone_number_limit))
-    options = dict(
+    try:
+        load_secret_box(settings)
+    except SettingsError as exc:
+        report(exc)
+        return 2
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        print(f"trunkline: cannot listen on {args.host}:{args.port} ({exc.strerror}); "
+              "stop what uses it or choose another --port", file=sys.stderr)
+        return 1
+    with sock:
+        status = _ready_database(settings, migrate=args.migrate or settings.is_sqlite)
+        if status:
+            return status
+        if settings.database_url == DEFAULT_DATABASE_URL and not settings.is_live:
+            url = f"http://{browser_host(args.host)}:{args.port}/graphql"
+            run_with_database(settings, lambda: ensure_demo_workspace(url, settings.phone_number_limit))
+        if args.workers > 1 and not settings.is_live and not settings.sandbox_url:
+            with shared_sandbox(settings):
+                return _uvicorn(args, settings, sock)
+        return _uvicorn(args, settings, sock)
+
+
+def _ready_database(settings: Settings, *, migrate: bool) -> int:
+    """Apply migrations, or refuse (2) when some are missing; 1 when the database cannot be reached."""
+
+    async def go() -> None:
+        if migrate:
+            await db.migrate(settings.database_url)
+        elif pending := await db.pending_migrations_at(settings.database_url):
+            raise db.MigrationsPending(pending)
+
+    try:
+        asyncio.run(go())
+    except Exception as exc:
+        if not report(exc):
+            raise
+        return 2 if isinstance(exc, db.MigrationsPending) else 1
+    return 0
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything is made for a server that might not start (as uvicorn binds)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)  # uvicorn's worker processes serve this same socket
+    return sock
+
+
+def browser_host(host: str) -> str:
+    """An address a browser on this machine can open: the loopback for a wildcard, IPv6 in brackets."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def _uvicorn(args: argparse.Namespace, settings: Settings, sock: socket.socket) -> int:
+    """uvicorn on our socket; 3 (uvicorn's start-up failure) when the application did not start."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        "app.startup:app_from_env",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
         **uvicorn_limits(settings),
     )
-    if args.workers > 1 and not settings.is_live and not settings.sandbox_url:
-        with shared_sandbox(settings):
-            uvicorn.run("app.main:app_from_env", **options)
-        return 0
-    uvicorn.run("app.main:app_from_env", **options)
-    return 0
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    running = f"Uvicorn running on http://{shown_host}:{args.port} (Press CTRL+C to quit)"
+    if args.workers > 1:
+        logging.getLogger("uvicorn.error").info(running)  # where uvicorn logs it for workers: once, at bind
+        supervisor = Multiprocess(config, sockets=[sock])
+        supervisor.run()
+        return 3 if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes) else 0
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            if self.started:  # uvicorn says it only for sockets it bound itself
+                logging.getLogger("uvicorn.error").info(running)
+
+    server = Server(config)
+    server.run(sockets=[sock])
+    return 0 if server.started else STARTUP_FAILURE
 
 
 def uvicorn_limits(settings: Settings) -> dict:

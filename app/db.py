@@ -42,5 +42,43 @@ async def migrate(database_url: str) -> None:
         await Tortoise.close_connections()
 
 
+class MigrationsPending(RuntimeError):
+    """The database lacks migrations this code needs; the message says how to apply them."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(f"the database lacks {len(names)} migration(s) ({', '.join(names)}); run `trunkline migrate` first")
+
+
+async def pending_migrations(connection: Any = None) -> list[str]:
+    """Names of the migrations not yet applied, in order, on an initialised Tortoise connection."""
+    from tortoise import connections
+    from tortoise.migrations.executor import MigrationExecutor
+
+    connection = connection or connections.get("default")
+    await connection.execute_query("SELECT 1")  # unreachable is not "unmigrated": the recorder hides errors
+    apps = tortoise_config("")["apps"]
+    steps = await MigrationExecutor(connection, apps).plan()
+    return [step.migration.name for step in steps if not step.backward]
+
+
+async def pending_migrations_at(database_url: str) -> list[str]:
+    """pending_migrations for a database not yet opened; a missing SQLite file is not created."""
+    from tortoise import Tortoise
+
+    path = database_url.removeprefix("sqlite://").split("?", 1)[0] if database_url.startswith("sqlite://") else ""
+    if path not in ("", ":memory:") and not Path(path).exists():
+        return _migrations_on_disk()
+    await Tortoise.init(config=tortoise_config(database_url))
+    try:
+        return await pending_migrations()
+    finally:
+        await Tortoise.close_connections()
+
+
+def _migrations_on_disk() -> list[str]:
+    folder = Path(__file__).resolve().parent.parent / "models" / "migrations"
+    return sorted(path.stem for path in folder.glob("[0-9]*.py"))
+
+
 # For Tortoise's own CLI: `tortoise -c app.db.TORTOISE_ORM makemigrations`.
 TORTOISE_ORM = tortoise_config("sqlite://./trunkline.sqlite3")

@@ -7,6 +7,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from tortoise import connections
 
+from app.db import pending_migrations
+
 log = logging.getLogger(__name__)
 READINESS_TIMEOUT = 2.0
 
@@ -17,10 +19,13 @@ async def healthz(_request: Request) -> JSONResponse:
 
 
 async def readyz(_request: Request) -> JSONResponse:
-    """The database answers a query in time."""
+    """The database answers in time and has every migration this code needs."""
     try:
-        await asyncio.wait_for(connections.get("default").execute_query("SELECT 1"), READINESS_TIMEOUT)
+        pending = await asyncio.wait_for(pending_migrations(connections.get("default")), READINESS_TIMEOUT)
     except Exception as exc:  # any failure means not ready; the reason goes to the log, not the probe
         log.warning("readiness check failed: %s", type(exc).__name__)
         return JSONResponse({"status": "unavailable", "reason": "database unreachable"}, status_code=503)
+    if pending:
+        log.warning("readiness check failed: %d migrations pending; run trunkline migrate", len(pending))
+        return JSONResponse({"status": "unavailable", "reason": "migrations pending"}, status_code=503)
     return JSONResponse({"status": "ok"})

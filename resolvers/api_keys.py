@@ -49,3 +49,8 @@ async def revoke_api_key(key: str) -> bool:
     else:
         return False
     return await live.update(revoked_at=datetime.now(UTC)) == 1
+
+
+async def list_api_keys(workspace_id: str) -> list[ApiKey]:
+    """A workspace's keys, live and revoked, oldest first; the rows hold hashes, never the keys."""
+    return await ApiKey.filter(workspace_id=workspace_id).order_by("id")

@@ -11,3 +11,14 @@ async def create_workspace(name: str, phone_number_limit: int) -> Workspace:
 async def count_slot_holders(workspace_id: str) -> int:
     """Numbers that count against the workspace's cap: provisioning, active and releasing."""
     return await PhoneNumber.filter(workspace_id=workspace_id, status__in=SLOT_HOLDING_STATUSES).count()
+
+
+async def list_workspaces() -> list[Workspace]:
+    return await Workspace.all().order_by("id")
+
+
+async def set_phone_number_limit(workspace_id: str, phone_number_limit: int) -> Workspace | None:
+    """The workspace with its new cap; numbers it already holds stay, new ones count against the cap."""
+    if await Workspace.filter(id=workspace_id).update(phone_number_limit=phone_number_limit) != 1:
+        return None
+    return await Workspace.get(id=workspace_id)

@@ -10,6 +10,7 @@ from app.main import create_app
 from app.settings import Settings
 from starlette.datastructures import Secret
 
+from tests.server_processes import migrate as migrate_in_a_process
 from tests.conftest import BACKENDS, SECRET_KEY, create_postgres_database, drop_postgres_database
 
 
@@ -69,3 +70,31 @@ async def test_readyz_fails_when_the_database_is_gone(backend, tmp_path):
     # then
     assert (status, body) == (503, {"status": "unavailable", "reason": "database unreachable"})
     assert alive == 200
+
+
+async def _unmigrated_database(backend: str, tmp_path) -> tuple[str, object]:
+    if backend == "sqlite":
+        return f"sqlite://{tmp_path}/fresh.sqlite3", lambda: None
+    url = await create_postgres_database()
+    return url, lambda: drop_postgres_database(url)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_readyz_fails_until_every_migration_is_applied(backend, tmp_path):
+    import httpx
+
+    url, drop = await _unmigrated_database(backend, tmp_path)
+    try:
+        app = create_app(Settings(database_url=url, secret_key=Secret(SECRET_KEY)))
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+                before = await http.get("/readyz")
+                migrate_in_a_process(url)  # another process, as an operator would; ours keeps its connections
+                after = await http.get("/readyz")
+    finally:
+        await Tortoise.close_connections()
+        if (dropped := drop()) is not None:
+            await dropped
+
+    assert (before.status_code, before.json()) == (503, {"status": "unavailable", "reason": "migrations pending"})
+    assert (after.status_code, after.json()) == (200, {"status": "ok"})
