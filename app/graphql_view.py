@@ -17,7 +17,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from app import request_context
 from app.auth import WorkspaceUser, unauthenticated
 from app.errors import INTERNAL_SERVER_ERROR, METHOD_NOT_ALLOWED, code_for_status, envelope, error_response
-from app.graphiql_page import content_security_policy
+from app.graphiql_page import GRAPHIQL_PAGE, content_security_policy
 from app.graphql_request import RequestRefused, decode_body, decode_query_params
 from app.idempotency import idempotently
 from schema.context import Context
@@ -57,7 +57,7 @@ class TrunklineGraphQL(GraphQL):
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=True)
         self.introspection = introspection
         self.idempotency_abandoned_after = idempotency_abandoned_after
-        self.graphiql_html = self.graphql_ide_html if graphiql else ""  # read from Strawberry's file once
+        self.graphiql_html = GRAPHIQL_PAGE if graphiql else ""  # ours: its files are served here, not by a CDN
         self.graphiql_csp = content_security_policy(self.graphiql_html)
 
     async def get_context(self, request: Request, response: Response) -> Context:

@@ -16,6 +16,7 @@ from app.carriers import carriers
 from app.client_address import ClientAddress
 from app.db import create_private_sqlite_file, tortoise_config
 from app.errors import http_exception, unexpected_exception
+from app.graphiql_page import graphiql_routes
 from app.graphql_view import TrunklineGraphQL
 from app.health import healthz, readyz
 from app.idempotency import purge_expired_keys
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *([Route("/metrics", metrics, methods=["GET"])] if settings.metrics else []),
+        *graphiql_routes(enabled=not settings.is_production),
     ]
     middleware = [
         Middleware(RequestObserver),  # first: every answer carries X-Request-Id and is logged
