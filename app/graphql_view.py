@@ -20,6 +20,7 @@ from app.errors import INTERNAL_SERVER_ERROR, METHOD_NOT_ALLOWED, code_for_statu
 from app.graphiql_page import GRAPHIQL_PAGE, content_security_policy
 from app.graphql_request import RequestRefused, decode_body, decode_query_params
 from app.idempotency import idempotently
+from app.media_types import is_request_error, prefers_graphql_response
 from schema.context import Context
 from schema.documents import parse_document
 
@@ -103,6 +104,14 @@ class TrunklineGraphQL(GraphQL):
         response = await super().process_result(request, result)
         for error in response.get("errors") or []:
             error.setdefault("extensions", {}).setdefault("code", INTERNAL_SERVER_ERROR)
+        if is_request_error(response) and prefers_graphql_response(request.headers.get("accept")):
+            del response["data"]  # application/graphql-response+json: a request error has no data entry
+        return response
+
+    def create_response(self, response_data, sub_response) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if isinstance(response_data, dict) and "data" not in response_data:  # process_result left it out
+            response.status_code = 400
         return response
 
     async def __call__(self, scope, receive, send) -> None:
@@ -124,7 +133,7 @@ class TrunklineGraphQL(GraphQL):
                 405, METHOD_NOT_ALLOWED, "Mutations are not allowed over GET: send them with POST.", {"Allow": "POST"}
             )
         except RequestRefused as refused:
-            response = refusal(refused)
+            response = refusal(refused, graphql_response=prefers_graphql_response(request.headers.get("accept")))
         except HTTPException as exc:
             message = GRAPHIQL_OFF if exc.status_code == 404 else exc.reason
             headers = {"Allow": "GET, POST"} if exc.status_code == 405 else None
@@ -132,8 +141,11 @@ class TrunklineGraphQL(GraphQL):
         await response(scope, receive, send)
 
 
-def refusal(refused: RequestRefused) -> JSONResponse:
-    """A refused request in the envelope; refused variables are a GraphQL error in a 200, like others."""
-    if refused.status == 200:
-        return JSONResponse({"data": None, **envelope(refused.code, refused.message)})
-    return error_response(refused.status, refused.code, refused.message)
+def refusal(refused: RequestRefused, *, graphql_response: bool) -> JSONResponse:
+    """A refused request in the envelope; refused variables are a GraphQL error in a 200, like others,
+    except for application/graphql-response+json, where a request error is a 400."""
+    if refused.status != 200:
+        return error_response(refused.status, refused.code, refused.message)
+    if graphql_response:
+        return error_response(400, refused.code, refused.message)
+    return JSONResponse({"data": None, **envelope(refused.code, refused.message)})

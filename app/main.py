@@ -14,6 +14,7 @@ from app.auth import Authentication
 from app.background import every
 from app.carriers import carriers
 from app.client_address import ClientAddress
+from app.cors import cors_middleware
 from app.db import create_private_sqlite_file, tortoise_config
 from app.errors import http_exception, unexpected_exception
 from app.graphiql_page import graphiql_routes
@@ -22,6 +23,7 @@ from app.health import healthz, readyz
 from app.idempotency import purge_expired_keys
 from app.logs import configure_logging
 from app.metrics import metrics
+from app.media_types import GraphQLMediaType
 from app.rate_limits import RateLimits
 from app.request_limits import RequestLimits
 from app.secret_key import derived_keys
@@ -68,7 +70,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Authentication, rate_limits=rate_limits, client_address=ClientAddress(settings.trusted_proxies)
     )
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"], middleware=[authentication]),
+        Route(
+            "/graphql", graphql, methods=["GET", "POST"], middleware=[Middleware(GraphQLMediaType), authentication]
+        ),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *([Route("/metrics", metrics, methods=["GET"])] if settings.metrics else []),
@@ -76,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     middleware = [
         Middleware(RequestObserver),  # first: every answer carries X-Request-Id and is logged
+        *cors_middleware(settings.cors_origins),  # outside the limits and auth: their refusals carry CORS too
         Middleware(SecurityHeaders),
         Middleware(
             RequestLimits, max_body_bytes=settings.max_body_bytes, read_timeout=settings.request_read_timeout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ ENVIRONMENTS = ("development", "production")
 MIB = 1024 * 1024
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+_ORIGIN = re.compile(r"https?://(\[[0-9a-f:.]+\]|[^/?#\s@:\[\]]+)(:\d{1,5})?")
 
 
 class SettingsError(ValueError):
@@ -54,6 +56,7 @@ class Settings:
     redis_url: Secret | None = None
     redis_prefix: str = "trunkline"
     trusted_proxies: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +104,7 @@ class Settings:
             redis_url=_secret(_redis_url(get("TRUNKLINE_REDIS_URL"))),
             redis_prefix=get("TRUNKLINE_REDIS_PREFIX") or "trunkline",
             trusted_proxies=_networks(get("TRUNKLINE_TRUSTED_PROXIES")),
+            cors_origins=_origins(get("TRUNKLINE_CORS_ORIGINS")),
         )
         if settings.is_production:
             settings.check_production()
@@ -259,6 +263,18 @@ def _networks(value: str | None) -> tuple[str, ...]:
                 f"TRUNKLINE_TRUSTED_PROXIES must be comma-separated IP addresses or CIDR blocks, not {part.strip()!r}"
             ) from None
     return tuple(networks)
+
+
+def _origins(value: str | None) -> tuple[str, ...]:
+    """Comma-separated origins as browsers send them (scheme://host[:port], no path, lowercase), or * alone."""
+    origins = tuple(part.strip().lower() for part in (value or "").split(",") if part.strip())
+    for origin in origins:
+        if not (origin == "*" and len(origins) == 1) and not _ORIGIN.fullmatch(origin):
+            raise SettingsError(
+                "TRUNKLINE_CORS_ORIGINS must be comma-separated origins such as https://app.example.com "
+                f"(scheme, host and port, no path), or * alone, not {origin!r}"
+            )
+    return origins
 
 
 def _http_url(env: Mapping[str, str], name: str, default: str) -> str:

@@ -1,0 +1,79 @@
+"""GraphQL over HTTP's two response media types, chosen by the client's Accept header.
+
+application/json is the legacy type: every GraphQL result is a 200. application/graphql-response+json
+says more with the status: a request error (the document did not parse or validate, or the variables
+did not coerce) is a 400 with no `data` entry; a result that reached execution is a 200.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+def prefers_graphql_response(accept: str | None) -> bool:
+    """True when the client names application/graphql-response+json at least as highly as JSON.
+
+    Only an explicit mention counts: */* and application/* are met with application/json, the type
+    every client reads (the GraphQL-over-HTTP spec's advice for legacy clients).
+    """
+    graphql_response = json = 0.0
+    for media_range in (accept or "").split(","):
+        media_type, *parameters = (part.strip() for part in media_range.split(";"))
+        quality = _quality(parameters)
+        media_type = media_type.lower()
+        if media_type == GRAPHQL_RESPONSE:
+            graphql_response = max(graphql_response, quality)
+        elif media_type in (JSON, "application/*", "*/*"):
+            json = max(json, quality)
+    return graphql_response > 0 and graphql_response >= json
+
+
+def _quality(parameters: list[str]) -> float:
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return min(max(float(value), 0.0), 1.0)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def is_request_error(response: dict) -> bool:
+    """A GraphQL result whose errors came before execution: no data, and no error has a field path
+    (every error raised while executing a field carries one)."""
+    errors = response.get("errors") or []
+    return response.get("data") is None and bool(errors) and not any(error.get("path") for error in errors)
+
+
+class GraphQLMediaType:
+    """Labels the endpoint's JSON answers, the error envelopes of the middleware inside it included, as
+    application/graphql-response+json for clients that prefer it; Vary: Accept keeps caches apart."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        preferred = prefers_graphql_response(_header(scope, b"accept"))
+
+        async def send_labelled(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if preferred and headers.get("content-type", "").startswith(JSON):
+                    headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+                headers.add_vary_header("Accept")
+            await send(message)
+
+        await self.app(scope, receive, send_labelled)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    values = [value.decode("latin-1") for key, value in scope["headers"] if key == name]
+    return ", ".join(values) if values else None
