@@ -36,6 +36,8 @@ async def delete_sip_trunk(workspace_id: str, trunk_id: str, services: Services)
         return in_use(riders)
     try:
         async with trunk_lease(trunk.id) as trunk:
+            if trunk is None:  # a concurrent delete finished it while we waited: the trunk is gone, as asked
+                return trunk_id
             # Normally nothing is left at LiveKit once the last number went; a leftover goes now.
             await concurrently(
                 services.livekit.delete_trunk(trunk.livekit_inbound_trunk_id) if trunk.livekit_inbound_trunk_id else None,

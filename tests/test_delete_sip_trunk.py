@@ -1,5 +1,7 @@
 """deleteSipTrunk end to end: a BYOC trunk goes once no number rides it; the server's Twilio trunk never."""
 
+import asyncio
+
 import pytest
 
 from models import PhoneNumber, SipTrunk
@@ -209,3 +211,21 @@ async def test_shared_twilio_trunk_is_not_allowed_and_kept(app, tenant):
     assert (await trunks_seen_by(tenant, number["trunkId"]))["sipTrunk"] == {"id": number["trunkId"]}
     assert await PhoneNumber.filter(trunk_id=number["trunkId"]).count() == 1
     assert sandbox_state(app) == carriers_before
+
+
+async def test_concurrent_deletes_of_one_trunk_all_answer_within_the_contract(app, tenant):
+    # given a trunk whose LiveKit side is slow to delete, so the deletes overlap under its lease
+    trunk = await create_byoc_trunk(tenant)
+    livekit_client = app.state.services.livekit
+    inbound = await livekit_client.create_inbound_trunk(f"trunkline {trunk['id']}", [BYOC_NUMBERS[0]])
+    await SipTrunk.filter(id=trunk["id"]).update(livekit_inbound_trunk_id=inbound)
+    app.state.sandbox.faults.add("POST", "/twirp/livekit.SIP/DeleteSIPTrunk", delay=0.3, times=1)
+
+    # when
+    results = await asyncio.gather(*(delete_trunk(tenant, trunk["id"]) for _ in range(4)))
+
+    # then each delete that found the trunk succeeds, even when another finished it first
+    assert {result["__typename"] for result in results} <= {"DeleteSipTrunkSuccess", "NotFoundError"}
+    assert "DeleteSipTrunkSuccess" in {result["__typename"] for result in results}
+    assert livekit_trunk_ids(app) == {"inbound": [], "outbound": []}
+    assert await SipTrunk.all().count() == 0
