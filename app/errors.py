@@ -5,6 +5,7 @@ The codes are a contract (README, "Limits and errors"); clients branch on them, 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
@@ -41,8 +42,16 @@ def envelope(code: str, message: str) -> dict:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
+class EnvelopeResponse(JSONResponse):
+    """JSON in ASCII: a message may echo the client's own text (an unknown operation name, say), and a lone
+    surrogate in it cannot be encoded as UTF-8, while its \\u escape is valid JSON."""
+
+    def render(self, content) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
 def error_response(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(envelope(code, message), status_code=status, headers=dict(headers or {}))
+    return EnvelopeResponse(envelope(code, message), status_code=status, headers=dict(headers or {}))
 
 
 def code_for_status(status: int) -> str:

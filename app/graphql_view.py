@@ -16,7 +16,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from app import request_context
 from app.auth import WorkspaceUser, unauthenticated
-from app.errors import INTERNAL_SERVER_ERROR, METHOD_NOT_ALLOWED, code_for_status, envelope, error_response
+from app.errors import INTERNAL_SERVER_ERROR, METHOD_NOT_ALLOWED, EnvelopeResponse, code_for_status, envelope, error_response
 from app.graphiql_page import GRAPHIQL_PAGE, content_security_policy
 from app.graphql_request import RequestRefused, decode_body, decode_query_params
 from app.idempotency import idempotently
@@ -148,4 +148,4 @@ def refusal(refused: RequestRefused, *, graphql_response: bool) -> JSONResponse:
         return error_response(refused.status, refused.code, refused.message)
     if graphql_response:
         return error_response(400, refused.code, refused.message)
-    return JSONResponse({"data": None, **envelope(refused.code, refused.message)})
+    return EnvelopeResponse({"data": None, **envelope(refused.code, refused.message)})

@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app.errors import envelope
+from app.errors import EnvelopeResponse, envelope
 from app.graphql_request import RequestRefused, decode_body
 from models import IdempotencyKey, IdempotencyState
 from schema.documents import parse_document
@@ -37,7 +37,7 @@ _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 def error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(envelope(code, message), status_code=status)
+    return EnvelopeResponse(envelope(code, message), status_code=status)
 
 
 async def idempotently(

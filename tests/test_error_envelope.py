@@ -178,3 +178,13 @@ async def test_head_on_graphql_is_refused_naming_the_methods_it_takes(client):
     response = await client.head("/graphql")
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"
+
+
+async def test_an_answer_echoing_a_lone_surrogate_the_client_sent_is_still_json(client, tenant, caplog):
+    # An unknown operation name is repeated in the message; "\ud800" cannot be encoded as UTF-8.
+    payload = b'{"query": "{ __typename }", "operationName": "\\ud800"}'
+    for headers in ({}, tenant.headers):
+        response = await client.post("/graphql", content=payload, headers={**headers, "Content-Type": "application/json"})
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
