@@ -28,16 +28,6 @@ HTTP_REQUESTS = Counter(
 HTTP_DURATION = Histogram(
     "trunkline_http_request_duration_seconds", "Time to answer an HTTP request", ["operation"]
 )
-IMPORTS = Counter("trunkline_imports", "importPhoneNumber outcomes", ["source", "outcome"])
-CARRIER_REQUESTS = Counter(
-    "trunkline_carrier_requests", "Carrier calls (retries included) by outcome", ["carrier", "operation", "outcome"]
-)
-CARRIER_DURATION = Histogram(
-    "trunkline_carrier_request_duration_seconds", "Time a carrier call took, retries included", ["carrier", "operation"]
-)
-RECOVERIES = Counter("trunkline_recoveries", "Interrupted operations finished by recovery", ["action"])
-
-
 def prepare_worker_metrics(workers: int) -> None:
     """For several workers: a fresh shared directory for their counts, removed when the server exits."""
     if workers <= 1:
@@ -81,20 +71,3 @@ class _Snapshot:
 
     def collect(self):
         return iter(self.families)
-
-
-def counted_import(import_phone_number):
-    """Counts each importPhoneNumber by its source and how it ended."""
-    from functools import wraps
-
-    from resolvers.outcomes import CarrierFailed, Invalid, LimitReached, Missing
-
-    outcomes = {Invalid: "invalid", Missing: "invalid", LimitReached: "payment_required", CarrierFailed: "provider_error"}
-
-    @wraps(import_phone_number)
-    async def counted(workspace_id, request, services):
-        result = await import_phone_number(workspace_id, request, services)
-        IMPORTS.labels(request.source.value, outcomes.get(type(result), "success")).inc()
-        return result
-
-    return counted

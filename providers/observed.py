@@ -8,8 +8,8 @@ import time
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from app.metrics import CARRIER_DURATION, CARRIER_REQUESTS
 from providers.errors import ProviderFailure, ProviderTimeout, RateLimited, Unavailable
+from providers.metrics import CARRIER_DURATION, CARRIER_REQUESTS
 
 log = logging.getLogger("trunkline.carrier")
 T = TypeVar("T")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import wraps
 
-from app.metrics import counted_import
 from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberSource, SipTrunkProvider
+from providers.metrics import IMPORTS
 from resolvers import provision_byoc, provision_livekit, provision_twilio, twilio_ownership
-from resolvers.outcomes import Failure, FieldProblem, Invalid
+from resolvers.outcomes import CarrierFailed, Failure, FieldProblem, Invalid, LimitReached, Missing
 from resolvers.provisioning import provision_reserved
 from resolvers.reservation import already_held, reserve_number
 from resolvers.services import Services
@@ -44,7 +45,22 @@ class References:
     trunk: SipTrunk | None
 
 
-@counted_import
+_OUTCOMES = {Invalid: "invalid", Missing: "invalid", LimitReached: "payment_required", CarrierFailed: "provider_error"}
+
+
+def _counted(import_phone_number):
+    """Counts each importPhoneNumber by its source and how it ended (trunkline_imports_total)."""
+
+    @wraps(import_phone_number)
+    async def counted(workspace_id: str, request: ImportRequest, services: Services):
+        result = await import_phone_number(workspace_id, request, services)
+        IMPORTS.labels(request.source.value, _OUTCOMES.get(type(result), "success")).inc()
+        return result
+
+    return counted
+
+
+@_counted
 async def import_phone_number(workspace_id: str, request: ImportRequest, services: Services) -> PhoneNumber | Failure:
     # 1. Input, without I/O: every problem at once.
     problems = validate(request)

@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from app.metrics import RECOVERIES
 from models import CarrierStep, PhoneNumber
 from models.enums import PhoneNumberStatus
 from providers.errors import ProviderFailure
+from providers.metrics import RECOVERIES
 from resolvers.journal import Journal
 from resolvers.leases import LeaseBusy, number_lease
 from resolvers.release import finish_release

@@ -1,0 +1,15 @@
+"""Counters the lower layers record into: carrier calls (providers), imports and recoveries (resolvers).
+
+They live here, at the bottom, so nothing imports upwards; app/metrics.py serves them at GET /metrics.
+"""
+
+from prometheus_client import Counter, Histogram
+
+IMPORTS = Counter("trunkline_imports", "importPhoneNumber outcomes", ["source", "outcome"])
+CARRIER_REQUESTS = Counter(
+    "trunkline_carrier_requests", "Carrier calls (retries included) by outcome", ["carrier", "operation", "outcome"]
+)
+CARRIER_DURATION = Histogram(
+    "trunkline_carrier_request_duration_seconds", "Time a carrier call took, retries included", ["carrier", "operation"]
+)
+RECOVERIES = Counter("trunkline_recoveries", "Interrupted operations finished by recovery", ["action"])
