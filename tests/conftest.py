@@ -15,6 +15,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 from starlette.datastructures import Secret
+from tortoise import connections
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from app.db import migrate
@@ -140,3 +141,25 @@ def make_tenant(client):
 @pytest.fixture
 async def tenant(make_tenant) -> Tenant:
     return await make_tenant()
+
+
+async def _table_gone(table: str):
+    """A real fault: the table disappears under the running server, then comes back."""
+    db = connections.get("default")
+    await db.execute_script(f'ALTER TABLE "{table}" RENAME TO "{table}_away"')
+    yield
+    await db.execute_script(f'ALTER TABLE "{table}_away" RENAME TO "{table}"')
+
+
+@pytest.fixture
+async def agent_table_gone(app):
+    """A fault inside GraphQL: agents cannot be read."""
+    async for _ in _table_gone("agent"):
+        yield
+
+
+@pytest.fixture
+async def api_key_table_gone(app):
+    """A fault outside GraphQL: keys cannot be looked up."""
+    async for _ in _table_gone("api_key"):
+        yield

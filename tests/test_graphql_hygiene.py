@@ -2,7 +2,6 @@
 
 import pytest
 from graphql import get_introspection_query
-from tortoise import connections
 
 from schema.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 
@@ -64,15 +63,6 @@ async def test_too_deep_queries_are_refused(tenant):
 async def test_oversized_documents_are_refused(tenant):
     body = await tenant.graphql("{ " + "__typename " * (MAX_TOKENS + 1) + "}")
     assert f"Document contains more than {MAX_TOKENS} tokens" in body["errors"][0]["message"]
-
-
-@pytest.fixture
-async def agent_table_gone(app):
-    """A real fault: the agent table disappears under the server, then comes back."""
-    db = connections.get("default")
-    await db.execute_script('ALTER TABLE "agent" RENAME TO "agent_away"')
-    yield
-    await db.execute_script('ALTER TABLE "agent_away" RENAME TO "agent"')
 
 
 async def test_unexpected_failures_are_masked(tenant, agent_table_gone, caplog):
