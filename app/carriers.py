@@ -19,7 +19,7 @@ from app.secret_key import load_secret_box
 from app.settings import Settings
 from providers.livekit import LiveKitGateway
 from providers.twilio import TwilioGateway
-from resolvers.leases import set_lease_duration
+from resolvers.provisioning.leases import set_lease_duration
 from resolvers.services import PlatformTwilio, Services
 
 if TYPE_CHECKING:

@@ -29,7 +29,7 @@ from app.request_limits import RequestLimits
 from app.secret_key import derived_keys
 from app.security_headers import SecurityHeaders
 from app.settings import Settings
-from resolvers.recovery import recover_interrupted
+from resolvers.recover_interrupted import recover_interrupted
 from schema.schema import build_schema
 
 IDEMPOTENCY_FINGERPRINT = "idempotency fingerprint"

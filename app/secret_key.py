@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.settings import Settings, SettingsError
-from resolvers.secret_box import SecretBox, SecretKeyError
+from models.secret_box import SecretBox, SecretKeyError
 
 
 def key_file_for(settings: Settings) -> Path | None:

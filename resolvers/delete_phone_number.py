@@ -12,10 +12,10 @@ from models import PhoneNumber
 from models.enums import PhoneNumberSource, PhoneNumberStatus
 from providers.errors import ProviderFailure
 from resolvers.carrier_failure import carrier_failed, lease_busy
-from resolvers.leases import LeaseBusy, number_lease
+from resolvers.provisioning.leases import LeaseBusy, number_lease
 from resolvers.outcomes import CarrierFailed, Missing
 from resolvers.phone_numbers import get_phone_number
-from resolvers.release import finish_release
+from resolvers.provisioning.release import finish_release
 from resolvers.services import Services
 
 AFTER_FAILED_DELETE = " The number is kept as RELEASING; delete it again to finish."

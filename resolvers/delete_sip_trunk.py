@@ -8,8 +8,8 @@ from models import PhoneNumber, SipTrunk
 from models.enums import SipTrunkProvider
 from providers.errors import ProviderFailure
 from resolvers.carrier_failure import carrier_failed, lease_busy
-from resolvers.concurrently import concurrently
-from resolvers.leases import LeaseBusy, trunk_lease
+from resolvers.provisioning.concurrently import concurrently
+from resolvers.provisioning.leases import LeaseBusy, trunk_lease
 from resolvers.outcomes import CarrierFailed, FieldProblem, Invalid, Missing
 from resolvers.services import Services
 from resolvers.sip_trunks import get_sip_trunk

@@ -8,10 +8,10 @@ from functools import wraps
 from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberSource, SipTrunkProvider
 from providers.metrics import IMPORTS
-from resolvers import provision_byoc, provision_livekit, provision_twilio, twilio_ownership
+from resolvers.provisioning import byoc_number, livekit_number, twilio_lookup, twilio_number
 from resolvers.outcomes import CarrierFailed, Failure, FieldProblem, Invalid, LimitReached, Missing
-from resolvers.provisioning import provision_reserved
-from resolvers.reservation import already_held, reserve_number
+from resolvers.provisioning.reserved import provision_reserved
+from resolvers.provisioning.reservation import already_held, reserve_number
 from resolvers.services import Services
 from resolvers.validation import (
     check_e164,
@@ -76,8 +76,8 @@ async def import_phone_number(workspace_id: str, request: ImportRequest, service
     if request.source == PhoneNumberSource.TWILIO:
         if held := await already_held(workspace_id, request.e164, anywhere=False):
             return held
-        holding = await twilio_ownership.look_up(request.e164, request.twilio, services)
-        if not isinstance(holding, twilio_ownership.TwilioHolding):
+        holding = await twilio_lookup.look_up(request.e164, request.twilio, services)
+        if not isinstance(holding, twilio_lookup.TwilioHolding):
             return holding
     # 4. A slot, and the number, reserved in one short transaction.
     reserved = await reserve_number(
@@ -98,24 +98,24 @@ async def provision(
     number: PhoneNumber,
     request: ImportRequest,
     references: References,
-    holding: twilio_ownership.TwilioHolding | None,
+    holding: twilio_lookup.TwilioHolding | None,
     services: Services,
 ):
     match request.source:
         case PhoneNumberSource.LIVEKIT:
             return await provision_reserved(
                 number, services, "livekit",
-                lambda journal: provision_livekit.provision(number, references.agent, journal, services),
+                lambda journal: livekit_number.provision(number, references.agent, journal, services),
             )
         case PhoneNumberSource.TWILIO:
             return await provision_reserved(
                 number, services, "twilio",
-                lambda journal: provision_twilio.provision(number, request.twilio, holding, references.agent, journal, services),
+                lambda journal: twilio_number.provision(number, request.twilio, holding, references.agent, journal, services),
             )
         case PhoneNumberSource.BYOC:
             return await provision_reserved(
                 number, services, "livekit",
-                lambda journal: provision_byoc.provision(number, references.trunk, references.agent, journal, services),
+                lambda journal: byoc_number.provision(number, references.trunk, references.agent, journal, services),
             )
     raise ValueError(f"no provisioning for source {request.source}")
 

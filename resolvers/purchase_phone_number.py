@@ -8,11 +8,11 @@ from models import Agent, PhoneNumber
 from models.enums import PhoneNumberSource
 from providers.errors import Rejected
 from providers.twilio import IncomingNumber
-from resolvers.journal import Journal
+from resolvers.provisioning.journal import Journal
 from resolvers.outcomes import CarrierFailed, Failure, FieldProblem, Invalid
-from resolvers.provision_twilio import link_account, provision_did
-from resolvers.provisioning import provision_reserved
-from resolvers.reservation import reserve_number
+from resolvers.provisioning.twilio_number import link_account, provision_did
+from resolvers.provisioning.reserved import provision_reserved
+from resolvers.provisioning.reservation import reserve_number
 from resolvers.services import Services
 from resolvers.validation import check_e164, check_id_shape, check_label, not_found, region_of
 

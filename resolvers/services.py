@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from providers.livekit import LiveKitGateway
 from providers.twilio import TwilioAccountClient, TwilioGateway
-from resolvers.secret_box import SecretBox
+from models.secret_box import SecretBox
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,13 @@ from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from providers.errors import ProviderFailure
 from resolvers.carrier_failure import NOTHING_CHANGED, carrier_failed, lease_busy
-from resolvers.journal import Journal
-from resolvers.leases import LeaseBusy, number_lease
+from resolvers.provisioning.journal import Journal
+from resolvers.provisioning.leases import LeaseBusy, number_lease
 from resolvers.outcomes import KEEP, CarrierFailed, FieldProblem, Invalid, Keep, Missing
 from resolvers.phone_numbers import get_phone_number
 from resolvers.services import Services
-from resolvers.settle import settle_steps
-from resolvers.trunk_sides import create_dispatch_rule
+from resolvers.provisioning.settle import settle_steps
+from resolvers.provisioning.trunks import create_dispatch_rule
 from resolvers.validation import check_id_shape, check_label, not_found
 
 

@@ -21,7 +21,7 @@ from app.settings import Settings
 from models import CarrierStep, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberStatus
 from resolvers.api_keys import issue_api_key
-from resolvers.recovery import recover_interrupted
+from resolvers.recover_interrupted import recover_interrupted
 from resolvers.workspaces import create_workspace
 from tests.conftest import SECRET_KEY, Tenant
 from tests.factories import add_agent

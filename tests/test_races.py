@@ -17,7 +17,7 @@ from models.enums import PhoneNumberSource, PhoneNumberStatus
 from models.ids import new_id
 from providers.sandbox.server import DEMO_STATE
 from resolvers.outcomes import FieldProblem, Invalid
-from resolvers.reservation import reserve_number
+from resolvers.provisioning.reservation import reserve_number
 from tests.graphql_documents import DEMO_CREDENTIALS, DEMO_DIDS
 from tests.sandbox_snapshot import holdings_of, what_exists
 

@@ -11,7 +11,7 @@ from app.main import create_app
 from app.settings import Settings
 from models import CarrierStep, PhoneNumber
 from models.enums import PhoneNumberStatus
-from resolvers.recovery import recover_interrupted
+from resolvers.recover_interrupted import recover_interrupted
 from tests.conftest import SECRET_KEY, Tenant
 from tests.graphql_documents import DEMO_CREDENTIALS, DEMO_DIDS, IMPORT_PHONE_NUMBER
 from tests.sandbox_snapshot import what_exists

@@ -10,14 +10,14 @@ from __future__ import annotations
 from models import PhoneNumber
 from models.enums import PhoneNumberSource
 from providers.errors import Unavailable
-from resolvers.carrier_steps import CarrierClients
-from resolvers.concurrently import concurrently
-from resolvers.journal import Journal
-from resolvers.leases import trunk_lease
+from resolvers.provisioning.steps import CarrierClients
+from resolvers.provisioning.concurrently import concurrently
+from resolvers.provisioning.journal import Journal
+from resolvers.provisioning.leases import trunk_lease
 from resolvers.services import Services
-from resolvers.settle import settle_steps
-from resolvers.tidy import tidy_twilio_account
-from resolvers.trunk_sides import settle_trunk
+from resolvers.provisioning.settle import settle_steps
+from resolvers.provisioning.twilio_account import tidy_twilio_account
+from resolvers.provisioning.trunks import settle_trunk
 
 
 async def finish_release(number: PhoneNumber, services: Services) -> None:

@@ -2,13 +2,13 @@
 
 from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberCapability
-from resolvers.concurrently import concurrently
-from resolvers.journal import Journal
-from resolvers.leases import trunk_lease
+from resolvers.provisioning.concurrently import concurrently
+from resolvers.provisioning.journal import Journal
+from resolvers.provisioning.leases import trunk_lease
 from resolvers.outcomes import FieldProblem, Invalid
-from resolvers.reservation import activate_number
+from resolvers.provisioning.reservation import activate_number
 from resolvers.services import Services
-from resolvers.trunk_sides import (
+from resolvers.provisioning.trunks import (
     add_inbound_number,
     add_outbound_number,
     carries_inbound,

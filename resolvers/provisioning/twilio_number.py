@@ -19,21 +19,21 @@ from models.enums import (
 )
 from providers.redact import mask_sid
 from providers.twilio import CallerId, IncomingNumber, TwilioAccountClient
-from resolvers.carrier_steps import CarrierClients
-from resolvers.concurrently import concurrently
-from resolvers.journal import Journal
-from resolvers.leases import LeaseBusy, trunk_lease
+from resolvers.provisioning.steps import CarrierClients
+from resolvers.provisioning.concurrently import concurrently
+from resolvers.provisioning.journal import Journal
+from resolvers.provisioning.leases import LeaseBusy, trunk_lease
 from resolvers.outcomes import FieldProblem, Invalid
-from resolvers.reservation import activate_number
+from resolvers.provisioning.reservation import activate_number
 from resolvers.services import Services
-from resolvers.trunk_sides import (
+from resolvers.provisioning.trunks import (
     add_inbound_number,
     add_outbound_number,
     create_dispatch_rule,
     tear_down_twilio_side,
     twilio_side_complete,
 )
-from resolvers.twilio_ownership import TwilioHolding
+from resolvers.provisioning.twilio_lookup import TwilioHolding
 
 TWILIO_TRUNK_NAME = "Trunkline {trunk_id}"  # of the Twilio trunk and credential list, plus the attempt's tag
 

@@ -3,11 +3,11 @@
 from models import Agent, PhoneNumber
 from models.enums import PhoneNumberCapability
 from providers.errors import Rejected
-from resolvers.journal import Journal
+from resolvers.provisioning.journal import Journal
 from resolvers.outcomes import FieldProblem, Invalid
-from resolvers.reservation import activate_number
+from resolvers.provisioning.reservation import activate_number
 from resolvers.services import Services
-from resolvers.trunk_sides import create_dispatch_rule
+from resolvers.provisioning.trunks import create_dispatch_rule
 
 
 async def provision(number: PhoneNumber, agent: Agent | None, journal: Journal, services: Services):

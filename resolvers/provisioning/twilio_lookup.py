@@ -12,7 +12,7 @@ from providers.errors import CredentialsRejected, ProviderFailure
 from providers.redact import mask_sid
 from providers.twilio import CallerId, IncomingNumber
 from resolvers.carrier_failure import NOTHING_CHANGED, carrier_failed
-from resolvers.concurrently import concurrently
+from resolvers.provisioning.concurrently import concurrently
 from resolvers.outcomes import CarrierFailed, FieldProblem, Invalid
 from resolvers.services import Services
 

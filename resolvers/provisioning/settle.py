@@ -11,10 +11,10 @@ from contextlib import AsyncExitStack
 
 from models import PhoneNumber
 from providers.errors import ProviderFailure
-from resolvers.carrier_steps import CarrierClients
-from resolvers.journal import Journal
-from resolvers.leases import LeaseBusy, trunk_lease
-from resolvers.trunk_sides import settle_trunk
+from resolvers.provisioning.steps import CarrierClients
+from resolvers.provisioning.journal import Journal
+from resolvers.provisioning.leases import LeaseBusy, trunk_lease
+from resolvers.provisioning.trunks import settle_trunk
 
 log = logging.getLogger(__name__)
 

@@ -17,13 +17,13 @@ from resolvers.carrier_failure import (
     carrier_failed,
     lease_busy,
 )
-from resolvers.journal import Journal
-from resolvers.leases import LeaseBusy, number_lease
+from resolvers.provisioning.journal import Journal
+from resolvers.provisioning.leases import LeaseBusy, number_lease
 from resolvers.outcomes import Failure, Invalid
-from resolvers.reservation import drop_reservation
+from resolvers.provisioning.reservation import drop_reservation
 from resolvers.services import Services
-from resolvers.settle import settle_steps
-from resolvers.tidy import tidy_twilio_account
+from resolvers.provisioning.settle import settle_steps
+from resolvers.provisioning.twilio_account import tidy_twilio_account
 
 Work = Callable[[Journal], Awaitable[PhoneNumber | Invalid]]
 

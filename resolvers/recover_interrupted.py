@@ -17,13 +17,13 @@ from models import CarrierStep, PhoneNumber
 from models.enums import PhoneNumberStatus
 from providers.errors import ProviderFailure
 from providers.metrics import RECOVERIES
-from resolvers.journal import Journal
-from resolvers.leases import LeaseBusy, number_lease
-from resolvers.release import finish_release
-from resolvers.reservation import drop_reservation
+from resolvers.provisioning.journal import Journal
+from resolvers.provisioning.leases import LeaseBusy, number_lease
+from resolvers.provisioning.release import finish_release
+from resolvers.provisioning.reservation import drop_reservation
 from resolvers.services import Services
-from resolvers.settle import settle_steps
-from resolvers.tidy import tidy_twilio_account
+from resolvers.provisioning.settle import settle_steps
+from resolvers.provisioning.twilio_account import tidy_twilio_account
 
 log = logging.getLogger(__name__)
 BATCH = 100

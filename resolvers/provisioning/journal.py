@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from models import CarrierStep, StepState
 from providers.errors import ProviderFailure, ProviderTimeout
-from resolvers.carrier_steps import UNDO, CarrierClients
+from resolvers.provisioning.steps import UNDO, CarrierClients
 from resolvers.services import Services
 
 T = TypeVar("T")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from models import PhoneNumber, SipTrunk
 from models.enums import PhoneNumberSource, SipTrunkDirection, SipTrunkProvider
-from resolvers.carrier_steps import CarrierClients, other_riders, unless_gone
-from resolvers.journal import Journal
+from resolvers.provisioning.steps import CarrierClients, other_riders, unless_gone
+from resolvers.provisioning.journal import Journal
 from resolvers.services import Services
 
 LIVEKIT_TRUNK_NAME = "trunkline {trunk_id}"  # plus the attempt's tag (Journal.create)

@@ -1,0 +1,1 @@
+"""The machinery behind import, purchase, bind, delete and recovery: see docs/architecture.md."""
