@@ -8,37 +8,30 @@ import logging
 import time
 
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from app import request_context
+from app.asgi import HTTPMiddleware, on_response_start
 from app.metrics import HTTP_DURATION, HTTP_REQUESTS
 
 log = logging.getLogger("trunkline.access")
 HEADER = request_context.HEADER.lower().encode()
 
 
-class RequestObserver:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RequestObserver(HTTPMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         info = request_context.begin(Headers(scope=scope).get(request_context.HEADER))
         started = time.perf_counter()
         status = 500  # unless a response starts: an exception becomes Starlette's 500 outside this middleware
 
-        async def send_with_id(message: Message) -> None:
+        def stamp(start: Message) -> Message:
             nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != HEADER]
-                message = {**message, "headers": [*headers, (HEADER, info.request_id.encode())]}
-            await send(message)
+            status = start["status"]
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != HEADER]
+            return {**start, "headers": [*headers, (HEADER, info.request_id.encode())]}
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, on_response_start(send, stamp))
         finally:
             duration = time.perf_counter() - started
             HTTP_REQUESTS.labels(info.operation, str(status)).inc()

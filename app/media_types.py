@@ -8,7 +8,9 @@ did not coerce) is a 400 with no `data` entry; a result that reached execution i
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from app.asgi import HTTPMiddleware, on_response_start
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -50,28 +52,21 @@ def is_request_error(response: dict) -> bool:
     return response.get("data") is None and bool(errors) and not any(error.get("path") for error in errors)
 
 
-class GraphQLMediaType:
+class GraphQLMediaType(HTTPMiddleware):
     """Labels the endpoint's JSON answers, the error envelopes of the middleware inside it included, as
     application/graphql-response+json for clients that prefer it; Vary: Accept keeps caches apart."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         preferred = prefers_graphql_response(_header(scope, b"accept"))
 
-        async def send_labelled(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if preferred and headers.get("content-type", "").startswith(JSON):
-                    headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
-                headers.add_vary_header("Accept")
-            await send(message)
+        def label(start: Message) -> Message:
+            headers = MutableHeaders(scope=start)
+            if preferred and headers.get("content-type", "").startswith(JSON):
+                headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+            headers.add_vary_header("Accept")
+            return start
 
-        await self.app(scope, receive, send_labelled)
+        await self.app(scope, receive, on_response_start(send, label))
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -12,6 +12,7 @@ import asyncio
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.asgi import HTTPMiddleware, on_response_start, with_headers
 from app.errors import PAYLOAD_TOO_LARGE, REQUEST_TIMEOUT, error_response
 
 CLOSE = (b"connection", b"close")
@@ -22,19 +23,16 @@ class _BodyRefused(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-class RequestLimits:
+class RequestLimits(HTTPMiddleware):
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, read_timeout: float) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_body_bytes = max_body_bytes
         self.read_timeout = read_timeout
 
     def _too_large(self) -> _BodyRefused:
         return _BodyRefused(413, PAYLOAD_TOO_LARGE, f"The request body is larger than {self.max_body_bytes} bytes.")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         declared = headers.get("content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > self.max_body_bytes:
@@ -66,16 +64,14 @@ class RequestLimits:
                 body_complete = not message.get("more_body", False)
             return message
 
-        async def closing_send(message: Message) -> None:
+        def close_if_unread(start: Message) -> Message:
             nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-                if not body_complete:  # answered before the body was read: do not read the rest afterwards
-                    message = {**message, "headers": [*message.get("headers", []), CLOSE]}
-            await send(message)
+            response_started = True
+            # Answered before the body was read: do not read the rest afterwards.
+            return start if body_complete else with_headers(start, CLOSE)
 
         try:
-            await self.app(scope, limited_receive, closing_send)
+            await self.app(scope, limited_receive, on_response_start(send, close_if_unread))
         except _BodyRefused as refused:
             if response_started:
                 raise

@@ -3,7 +3,9 @@
 The API answers JSON to programs; these only matter when a browser is pointed at it, and cost nothing.
 """
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
+
+from app.asgi import HTTPMiddleware, on_response_start, with_headers
 
 HEADERS = (
     (b"x-content-type-options", b"nosniff"),
@@ -12,18 +14,6 @@ HEADERS = (
 )
 
 
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *HEADERS]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+class SecurityHeaders(HTTPMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, on_response_start(send, lambda start: with_headers(start, *HEADERS)))

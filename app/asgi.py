@@ -1,0 +1,42 @@
+"""What our ASGI middleware share: they act on HTTP only, and most edit no more than the response's start."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class HTTPMiddleware:
+    """Passes every other scope (lifespan, websocket) straight to the app; `handle` sees HTTP requests only."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+def on_response_start(send: Send, edit: Callable[[Message], Message]) -> Send:
+    """`send`, with the http.response.start message (status and headers) passed through `edit` first.
+
+    Body messages go on as they come, so a streamed response stays streamed.
+    """
+
+    async def edited(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = edit(message)
+        await send(message)
+
+    return edited
+
+
+def with_headers(start: Message, *headers: tuple[bytes, bytes]) -> Message:
+    """A copy of a response start with `headers` after its own; the app's message is left as it was."""
+    return {**start, "headers": [*start.get("headers", []), *headers]}
