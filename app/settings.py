@@ -5,9 +5,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from limits import parse_many
 from starlette.datastructures import Secret
@@ -18,6 +19,8 @@ MIB = 1024 * 1024
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 _ORIGIN = re.compile(r"https?://(\[[0-9a-f:.]+\]|[^/?#\s@:\[\]]+)(:\d{1,5})?")
+T = TypeVar("T")
+D = TypeVar("D")
 
 
 class SettingsError(ValueError):
@@ -61,50 +64,48 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
 
-        providers = (get("TRUNKLINE_PROVIDERS") or "sandbox").lower()
-        if providers not in ("sandbox", "live"):
-            raise SettingsError(f"TRUNKLINE_PROVIDERS must be 'sandbox' or 'live', not {providers!r}")
-        environment = (get("TRUNKLINE_ENV") or "development").lower()
-        if environment not in ENVIRONMENTS:
-            raise SettingsError(f"TRUNKLINE_ENV must be 'development' or 'production', not {environment!r}")
+        def read(name: str, kind: Kind[T], default: D) -> T | D:
+            return _read(env, name, kind, default)
+
+        providers = read("TRUNKLINE_PROVIDERS", one_of("sandbox", "live"), "sandbox")
+        environment = read("TRUNKLINE_ENV", one_of(*ENVIRONMENTS), "development")
         production = environment == "production"
-        introspection = _boolean(env, "TRUNKLINE_INTROSPECTION", not production)
+        introspection = read("TRUNKLINE_INTROSPECTION", BOOLEAN, not production)
         if production and introspection:
             raise SettingsError("TRUNKLINE_INTROSPECTION must be false (or unset) with TRUNKLINE_ENV=production")
         settings = cls(
-            database_url=_database_url(get("TRUNKLINE_DATABASE_URL") or DEFAULT_DATABASE_URL),
+            database_url=read("TRUNKLINE_DATABASE_URL", DATABASE_URL, DEFAULT_DATABASE_URL),
             providers=providers,
-            secret_key=_secret(get("TRUNKLINE_SECRET_KEY")),
-            phone_number_limit=_positive_int(env, "TRUNKLINE_PHONE_NUMBER_LIMIT", 100),
+            secret_key=_secret(read("TRUNKLINE_SECRET_KEY", TEXT, None)),
+            phone_number_limit=read("TRUNKLINE_PHONE_NUMBER_LIMIT", COUNT, 100),
             introspection=introspection,
-            livekit_url=get("LIVEKIT_URL"),
-            livekit_api_key=get("LIVEKIT_API_KEY"),
-            livekit_api_secret=_secret(get("LIVEKIT_API_SECRET")),
-            livekit_sip_uri=get("LIVEKIT_SIP_URI"),
-            twilio_api_base_url=_http_url(env, "TWILIO_API_BASE_URL", "https://api.twilio.com"),
-            twilio_trunking_base_url=_http_url(env, "TWILIO_TRUNKING_BASE_URL", "https://trunking.twilio.com"),
-            twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
-            twilio_auth_token=_secret(get("TWILIO_AUTH_TOKEN")),
-            sandbox_state=get("TRUNKLINE_SANDBOX_STATE"),
-            sandbox_url=_http_url(env, "TRUNKLINE_SANDBOX_URL", "") or None,
-            provider_timeout=_positive_float(env, "TRUNKLINE_PROVIDER_TIMEOUT", 10.0),
-            recovery_grace=_positive_float(env, "TRUNKLINE_RECOVERY_GRACE", 600.0),
-            recovery_interval=_positive_float(env, "TRUNKLINE_RECOVERY_INTERVAL", 60.0),
-            lease=_positive_float(env, "TRUNKLINE_LEASE", 120.0),
+            livekit_url=read("LIVEKIT_URL", TEXT, None),
+            livekit_api_key=read("LIVEKIT_API_KEY", TEXT, None),
+            livekit_api_secret=_secret(read("LIVEKIT_API_SECRET", TEXT, None)),
+            livekit_sip_uri=read("LIVEKIT_SIP_URI", TEXT, None),
+            twilio_api_base_url=read("TWILIO_API_BASE_URL", HTTP_URL, "https://api.twilio.com"),
+            twilio_trunking_base_url=read("TWILIO_TRUNKING_BASE_URL", HTTP_URL, "https://trunking.twilio.com"),
+            twilio_account_sid=read("TWILIO_ACCOUNT_SID", TEXT, None),
+            twilio_auth_token=_secret(read("TWILIO_AUTH_TOKEN", TEXT, None)),
+            sandbox_state=read("TRUNKLINE_SANDBOX_STATE", TEXT, None),
+            sandbox_url=read("TRUNKLINE_SANDBOX_URL", HTTP_URL, None),
+            provider_timeout=read("TRUNKLINE_PROVIDER_TIMEOUT", SECONDS, 10.0),
+            recovery_grace=read("TRUNKLINE_RECOVERY_GRACE", SECONDS, 600.0),
+            recovery_interval=read("TRUNKLINE_RECOVERY_INTERVAL", SECONDS, 60.0),
+            lease=read("TRUNKLINE_LEASE", SECONDS, 120.0),
             env=environment,
             log_format=log_format_from_env(env),
-            metrics=_boolean(env, "TRUNKLINE_METRICS", True),
-            max_body_bytes=_positive_int(env, "TRUNKLINE_MAX_BODY_BYTES", MIB),
-            request_read_timeout=_positive_float(env, "TRUNKLINE_REQUEST_READ_TIMEOUT", 10.0),
-            max_connections=_positive_int(env, "TRUNKLINE_MAX_CONNECTIONS", 1000),
-            rate_limit=_rate(env, "TRUNKLINE_RATE_LIMIT", "600/minute"),
-            auth_failure_limit=_rate(env, "TRUNKLINE_AUTH_FAILURE_LIMIT", "30/minute"),
-            redis_url=_secret(_redis_url(get("TRUNKLINE_REDIS_URL"))),
-            redis_prefix=get("TRUNKLINE_REDIS_PREFIX") or "trunkline",
-            trusted_proxies=_networks(get("TRUNKLINE_TRUSTED_PROXIES")),
-            cors_origins=_origins(get("TRUNKLINE_CORS_ORIGINS")),
+            metrics=read("TRUNKLINE_METRICS", BOOLEAN, True),
+            max_body_bytes=read("TRUNKLINE_MAX_BODY_BYTES", COUNT, MIB),
+            request_read_timeout=read("TRUNKLINE_REQUEST_READ_TIMEOUT", SECONDS, 10.0),
+            max_connections=read("TRUNKLINE_MAX_CONNECTIONS", COUNT, 1000),
+            rate_limit=read("TRUNKLINE_RATE_LIMIT", RATE, "600/minute"),
+            auth_failure_limit=read("TRUNKLINE_AUTH_FAILURE_LIMIT", RATE, "30/minute"),
+            redis_url=_secret(read("TRUNKLINE_REDIS_URL", REDIS_URL, None)),
+            redis_prefix=read("TRUNKLINE_REDIS_PREFIX", TEXT, "trunkline"),
+            trusted_proxies=_read_list(env, "TRUNKLINE_TRUSTED_PROXIES", NETWORK),
+            cors_origins=_origins(env),
         )
         if settings.is_production:
             settings.check_production()
@@ -168,119 +169,116 @@ def _secret(value: str | None) -> Secret | None:
     return Secret(value) if value else None
 
 
-def _database_url(value: str) -> str:
-    scheme = value.split("://", 1)[0] if "://" in value else ""
-    if scheme not in ("sqlite", "postgres", "asyncpg", "psycopg"):
-        raise SettingsError(
-            "TRUNKLINE_DATABASE_URL must be a sqlite://PATH or postgres://USER@HOST:PORT/DB url, "
-            f"not one with scheme {scheme or '(none)'!r}"
-        )
-    return value
+@dataclass(frozen=True)
+class Kind(Generic[T]):
+    """One kind of setting: how its text becomes a value, and what to say when it cannot."""
+
+    parse: Callable[[str], T]  # raises ValueError for a value it refuses
+    must_be: str  # completes "NAME must be …"
+    shown: Callable[[str], str] = repr  # how a refused value is quoted; URLs that may hold a password show less
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+def _read(env: Mapping[str, str], name: str, kind: Kind[T], default: D) -> T | D:
+    """env[name] as `kind`; `default` when it is unset or blank."""
     raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}") from None
-    if value < 1:
-        raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}")
-    return value
+    return _parse(name, raw, kind) if raw else default
 
 
-def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
+def _read_list(env: Mapping[str, str], name: str, kind: Kind[T]) -> tuple[T, ...]:
+    """env[name] as comma-separated items of `kind`; blank items are skipped."""
+    return tuple(_parse(name, part.strip(), kind) for part in (env.get(name) or "").split(",") if part.strip())
+
+
+def _parse(name: str, raw: str, kind: Kind[T]) -> T:
     try:
-        value = float(raw)
+        return kind.parse(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds above 0, not {raw!r}") from None
-    if value <= 0:
-        raise SettingsError(f"{name} must be a number of seconds above 0, not {raw!r}")
-    return value
+        raise _refused(name, kind, raw) from None
+
+
+def _refused(name: str, kind: Kind, raw: str) -> SettingsError:
+    return SettingsError(f"{name} must be {kind.must_be}, not {kind.shown(raw)}")
+
+
+def _checked(parse: Callable[[str], T], holds: Callable[[T], bool]) -> Callable[[str], T]:
+    """`parse`, refusing a value for which `holds` is false as if it had not parsed."""
+
+    def checked(raw: str) -> T:
+        value = parse(raw)
+        if not holds(value):
+            raise ValueError(raw)
+        return value
+
+    return checked
+
+
+def one_of(*choices: str) -> Kind[str]:
+    """One of `choices`, in any case; the value is lowercased."""
+    return Kind(_checked(str.lower, lambda value: value in choices), " or ".join(map(repr, choices)))
+
+
+def _boolean(raw: str) -> bool:
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ValueError(raw)
+
+
+def _rate(raw: str) -> str:
+    """A rate in the limits library's notation, e.g. 600/minute or "10/second;600/hour"."""
+    items = parse_many(raw)
+    if not items or any(item.amount < 1 for item in items):
+        raise ValueError(raw)
+    return raw
+
+
+def _url(schemes: tuple[str, ...], must_be: str) -> Kind[str]:
+    """A url with one of `schemes`; a refused one is shown by its scheme only, as it may hold a password."""
+    return Kind(
+        _checked(str, lambda url: _scheme(url) in schemes),
+        must_be,
+        shown=lambda url: f"one with scheme {_scheme(url) or '(none)'!r}",
+    )
+
+
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0] if "://" in url else ""
+
+
+def _http_url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError(raw)
+    return raw.rstrip("/")
+
+
+TEXT = Kind(str, "text")
+COUNT = Kind(_checked(int, lambda value: value >= 1), "a whole number of at least 1")
+SECONDS = Kind(_checked(float, lambda value: value > 0), "a number of seconds above 0")
+BOOLEAN = Kind(_boolean, "true or false")
+RATE = Kind(_rate, "a rate such as 600/minute, 10/second or 10/second;600/hour (limits notation)")
+HTTP_URL = Kind(_http_url, "an http:// or https:// url")
+DATABASE_URL = _url(
+    ("sqlite", "postgres", "asyncpg", "psycopg"), "a sqlite://PATH or postgres://USER@HOST:PORT/DB url"
+)
+REDIS_URL = _url(("redis", "rediss", "unix"), "a redis://, rediss:// or unix:// url")
+# 10.0.0.7 becomes 10.0.0.7/32.
+NETWORK = Kind(lambda raw: str(ipaddress.ip_network(raw, strict=False)), "comma-separated IP addresses or CIDR blocks")
+# As browsers send them: scheme://host[:port], no path, lowercase; or * alone.
+ORIGIN = Kind(
+    _checked(str.lower, lambda origin: origin == "*" or _ORIGIN.fullmatch(origin) is not None),
+    "comma-separated origins such as https://app.example.com (scheme, host and port, no path), or * alone",
+)
+
+
+def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    origins = _read_list(env, "TRUNKLINE_CORS_ORIGINS", ORIGIN)
+    if "*" in origins and len(origins) > 1:
+        raise _refused("TRUNKLINE_CORS_ORIGINS", ORIGIN, "*")
+    return origins
 
 
 def log_format_from_env(env: Mapping[str, str]) -> str:
     """TRUNKLINE_LOG_FORMAT: json for log collectors, the default in production; text otherwise."""
     production = (env.get("TRUNKLINE_ENV") or "").strip().lower() == "production"
-    raw = (env.get("TRUNKLINE_LOG_FORMAT") or "").strip().lower() or ("json" if production else "text")
-    if raw not in ("json", "text"):
-        raise SettingsError(f"TRUNKLINE_LOG_FORMAT must be 'json' or 'text', not {raw!r}")
-    return raw
-
-
-def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise SettingsError(f"{name} must be true or false, not {raw!r}")
-
-
-def _rate(env: Mapping[str, str], name: str, default: str) -> str:
-    """A rate in the limits library's notation, e.g. 600/minute or "10/second;600/hour"."""
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        items = parse_many(raw)
-    except ValueError:
-        items = []
-    if not items or any(item.amount < 1 for item in items):
-        raise SettingsError(
-            f"{name} must be a rate such as 600/minute, 10/second or 10/second;600/hour (limits notation), not {raw!r}"
-        )
-    return raw
-
-
-def _redis_url(value: str | None) -> str | None:
-    if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
-        # The value may hold a password: name the scheme only.
-        scheme = value.split("://", 1)[0] if "://" in value else "(none)"
-        raise SettingsError(
-            f"TRUNKLINE_REDIS_URL must be a redis://, rediss:// or unix:// url, not one with scheme {scheme!r}"
-        )
-    return value
-
-
-def _networks(value: str | None) -> tuple[str, ...]:
-    """Comma-separated addresses or CIDR blocks, normalised (10.0.0.7 becomes 10.0.0.7/32)."""
-    networks = []
-    for part in (value or "").split(","):
-        if not part.strip():
-            continue
-        try:
-            networks.append(str(ipaddress.ip_network(part.strip(), strict=False)))
-        except ValueError:
-            raise SettingsError(
-                f"TRUNKLINE_TRUSTED_PROXIES must be comma-separated IP addresses or CIDR blocks, not {part.strip()!r}"
-            ) from None
-    return tuple(networks)
-
-
-def _origins(value: str | None) -> tuple[str, ...]:
-    """Comma-separated origins as browsers send them (scheme://host[:port], no path, lowercase), or * alone."""
-    origins = tuple(part.strip().lower() for part in (value or "").split(",") if part.strip())
-    for origin in origins:
-        if not (origin == "*" and len(origins) == 1) and not _ORIGIN.fullmatch(origin):
-            raise SettingsError(
-                "TRUNKLINE_CORS_ORIGINS must be comma-separated origins such as https://app.example.com "
-                f"(scheme, host and port, no path), or * alone, not {origin!r}"
-            )
-    return origins
-
-
-def _http_url(env: Mapping[str, str], name: str, default: str) -> str:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    if not raw.startswith(("http://", "https://")):
-        raise SettingsError(f"{name} must be an http:// or https:// url, not {raw!r}")
-    return raw.rstrip("/")
+    return _read(env, "TRUNKLINE_LOG_FORMAT", one_of("json", "text"), "json" if production else "text")
