@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import os
@@ -18,7 +17,7 @@ from uvicorn.config import STARTUP_FAILURE
 
 from app import db
 from app.cli_admin import add_commands as add_admin_commands
-from app.cli_admin import run_with_database
+from app.cli_admin import run_reported, run_with_database
 from app.logs import configure_logging
 from app.metrics import prepare_worker_metrics
 from app.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
@@ -65,14 +64,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        asyncio.run(db.migrate(settings.database_url))
-    except Exception as exc:
-        if not report(exc):
-            raise
-        return 1
-    print("migrations applied")
-    return 0
+    async def go() -> int:
+        await db.migrate(settings.database_url)
+        print("migrations applied")
+        return 0
+
+    return run_reported(go)
 
 
 def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
@@ -118,19 +115,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _ready_database(settings: Settings, *, migrate: bool) -> int:
     """Apply migrations, or refuse (2) when some are missing; 1 when the database cannot be reached."""
 
-    async def go() -> None:
+    async def go() -> int:
         if migrate:
             await db.migrate(settings.database_url)
         elif pending := await db.pending_migrations_at(settings.database_url):
             raise db.MigrationsPending(pending)
+        return 0
 
-    try:
-        asyncio.run(go())
-    except Exception as exc:
-        if not report(exc):
-            raise
-        return 2 if isinstance(exc, db.MigrationsPending) else 1
-    return 0
+    return run_reported(go)
 
 
 def bind(host: str, port: int) -> socket.socket:

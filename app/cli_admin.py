@@ -18,36 +18,57 @@ KEY_SHOWN_ONCE = "the key is shown only now; store it safely"
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
+    workspace_id = {"metavar": "WORKSPACE_ID"}
+    workspace_option = {"required": True, "metavar": "WORKSPACE_ID"}
+
     workspace = commands.add_parser("workspace", help="manage workspaces").add_subparsers(required=True, metavar="ACTION")
-    create = workspace.add_parser("create", help="create a workspace and its first API key")
-    create.add_argument("--name", required=True)
-    create.add_argument("--phone-number-limit", type=int, help="cap on numbers (default TRUNKLINE_PHONE_NUMBER_LIMIT)")
-    create.add_argument("--json", action="store_true", help='print {"workspace_id", "key_id", "api_key"} only')
-    create.set_defaults(handler=workspace_create)
-    listing = workspace.add_parser("list", help="list workspaces")
-    listing.add_argument("--json", action="store_true")
-    listing.set_defaults(handler=workspace_list)
-    show = workspace.add_parser("show", help="show a workspace, its numbers in use and its keys")
-    show.add_argument("workspace_id", metavar="WORKSPACE_ID")
-    show.add_argument("--json", action="store_true")
-    show.set_defaults(handler=workspace_show)
-    set_limit = workspace.add_parser("set-limit", help="change a workspace's cap on phone numbers")
-    set_limit.add_argument("workspace_id", metavar="WORKSPACE_ID")
-    set_limit.add_argument("limit", type=int, metavar="N")
-    set_limit.set_defaults(handler=workspace_set_limit)
+    _action(workspace, "create", workspace_create, "create a workspace and its first API key", {
+        "--name": {"required": True},
+        "--phone-number-limit": {"type": int, "help": "cap on numbers (default TRUNKLINE_PHONE_NUMBER_LIMIT)"},
+    }, json='print {"workspace_id", "key_id", "api_key"} only')
+    _action(workspace, "list", workspace_list, "list workspaces", json=True)
+    _action(workspace, "show", workspace_show, "show a workspace, its numbers in use and its keys",
+            {"workspace_id": workspace_id}, json=True)
+    _action(workspace, "set-limit", workspace_set_limit, "change a workspace's cap on phone numbers",
+            {"workspace_id": workspace_id, "limit": {"type": int, "metavar": "N"}})
 
     apikey = commands.add_parser("apikey", help="manage API keys").add_subparsers(required=True, metavar="ACTION")
-    create_key = apikey.add_parser("create", help="issue a new API key for a workspace")
-    create_key.add_argument("--workspace", required=True, metavar="WORKSPACE_ID")
-    create_key.add_argument("--json", action="store_true")
-    create_key.set_defaults(handler=apikey_create)
-    list_keys = apikey.add_parser("list", help="list a workspace's keys (ids and visible prefixes, never the keys)")
-    list_keys.add_argument("--workspace", required=True, metavar="WORKSPACE_ID")
-    list_keys.add_argument("--json", action="store_true")
-    list_keys.set_defaults(handler=apikey_list)
-    revoke_key = apikey.add_parser("revoke", help="revoke an API key at once")
-    revoke_key.add_argument("key_id", metavar="KEY_ID", help="the key's id (key_…) or the key itself (sk_…)")
-    revoke_key.set_defaults(handler=apikey_revoke)
+    _action(apikey, "create", apikey_create, "issue a new API key for a workspace",
+            {"--workspace": workspace_option}, json=True)
+    _action(apikey, "list", apikey_list, "list a workspace's keys (ids and visible prefixes, never the keys)",
+            {"--workspace": workspace_option}, json=True)
+    _action(apikey, "revoke", apikey_revoke, "revoke an API key at once",
+            {"key_id": {"metavar": "KEY_ID", "help": "the key's id (key_…) or the key itself (sk_…)"}})
+
+
+def _action(
+    actions: argparse._SubParsersAction,
+    name: str,
+    handler: Callable[[argparse.Namespace, Settings], int],
+    help: str,
+    arguments: dict[str, dict] | None = None,
+    *,
+    json: bool | str = False,
+) -> None:
+    """A subcommand run by `handler`, with `arguments` (name: add_argument's keywords) and, when `json` is
+    set, a last --json option (`json` its help text when it is a string)."""
+    parser = actions.add_parser(name, help=help)
+    for argument, options in (arguments or {}).items():
+        parser.add_argument(argument, **options)
+    if json:
+        parser.add_argument("--json", action="store_true", help=json if isinstance(json, str) else None)
+    parser.set_defaults(handler=handler)
+
+
+def run_reported(work: Callable[[], Awaitable[int]]) -> int:
+    """Run `work`; a failure an operator can fix is told in one line and answers 2 when migrations are
+    missing, 1 otherwise (the database unreachable and the like). A bug keeps its traceback."""
+    try:
+        return asyncio.run(work())
+    except Exception as exc:
+        if not report(exc):
+            raise
+        return 2 if isinstance(exc, db.MigrationsPending) else 1
 
 
 def run_with_database(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
@@ -65,12 +86,7 @@ def run_with_database(settings: Settings, work: Callable[[], Awaitable[int]]) ->
         finally:
             await Tortoise.close_connections()
 
-    try:
-        return asyncio.run(go())
-    except Exception as exc:
-        if not report(exc):
-            raise
-        return 2 if isinstance(exc, db.MigrationsPending) else 1
+    return run_reported(go)
 
 
 def workspace_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -85,12 +101,7 @@ def workspace_create(args: argparse.Namespace, settings: Settings) -> int:
     async def work() -> int:
         workspace = await create_workspace(args.name.strip(), limit)
         key = await issue_api_key(workspace)
-        if args.json:
-            print(json.dumps({"workspace_id": workspace.id, "key_id": key.key_id, "api_key": key.secret}))
-        else:
-            print(f"workspace {workspace.id} ({workspace.name}, up to {limit} numbers)")
-            print(f"api key {key.key_id}: {key.secret}")
-            print(KEY_SHOWN_ONCE)
+        _print_new_key(workspace, key, args.json, f"workspace {workspace.id} ({workspace.name}, up to {limit} numbers)")
         return 0
 
     return run_with_database(settings, work)
@@ -100,11 +111,7 @@ def workspace_list(args: argparse.Namespace, settings: Settings) -> int:
     from resolvers.workspaces import list_workspaces
 
     async def work() -> int:
-        workspaces = [_workspace(w) for w in await list_workspaces()]
-        if args.json:
-            print(json.dumps(workspaces))
-        for w in [] if args.json else workspaces:
-            print(f"{w['id']}  up to {w['phone_number_limit']} numbers  created {w['created_at']}  {w['name']}")
+        _print_listing([_workspace(w) for w in await list_workspaces()], args.json, _workspace_line)
         return 0
 
     return run_with_database(settings, work)
@@ -160,12 +167,7 @@ def apikey_create(args: argparse.Namespace, settings: Settings) -> int:
         workspace = await _find_workspace(args.workspace, Workspace)
         if workspace is None:
             return 1
-        key = await issue_api_key(workspace)
-        if args.json:
-            print(json.dumps({"workspace_id": workspace.id, "key_id": key.key_id, "api_key": key.secret}))
-        else:
-            print(f"api key {key.key_id}: {key.secret}")
-            print(KEY_SHOWN_ONCE)
+        _print_new_key(workspace, await issue_api_key(workspace), args.json)
         return 0
 
     return run_with_database(settings, work)
@@ -183,11 +185,7 @@ def apikey_list(args: argparse.Namespace, settings: Settings) -> int:
             {"id": k.id, "prefix": k.prefix, "created_at": _time(k.created_at), "revoked_at": _time(k.revoked_at)}
             for k in await list_api_keys(workspace.id)
         ]
-        if args.json:
-            print(json.dumps(keys))
-        for k in [] if args.json else keys:
-            state = f"revoked {k['revoked_at']}" if k["revoked_at"] else "live"
-            print(f"{k['id']}  {k['prefix']}…  created {k['created_at']}  {state}")
+        _print_listing(keys, args.json, _key_line)
         return 0
 
     return run_with_database(settings, work)
@@ -204,6 +202,32 @@ def apikey_revoke(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return run_with_database(settings, work)
+
+
+def _workspace_line(w: dict) -> str:
+    return f"{w['id']}  up to {w['phone_number_limit']} numbers  created {w['created_at']}  {w['name']}"
+
+
+def _key_line(key: dict) -> str:
+    state = f"revoked {key['revoked_at']}" if key["revoked_at"] else "live"
+    return f"{key['id']}  {key['prefix']}…  created {key['created_at']}  {state}"
+
+
+def _print_listing(rows: list[dict], as_json: bool, line: Callable[[dict], str]) -> None:
+    """One JSON array with --json, so that a script reads exactly one document; one line a row otherwise."""
+    if as_json:
+        print(json.dumps(rows))
+        return
+    for row in rows:
+        print(line(row))
+
+
+def _print_new_key(workspace, key, as_json: bool, *headline: str) -> None:
+    """A newly issued key: its secret is printed this once and never again."""
+    if as_json:
+        print(json.dumps({"workspace_id": workspace.id, "key_id": key.key_id, "api_key": key.secret}))
+        return
+    print(*headline, f"api key {key.key_id}: {key.secret}", KEY_SHOWN_ONCE, sep="\n")
 
 
 def _well_formed(workspace_id: str) -> bool:
