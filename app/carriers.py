@@ -20,7 +20,7 @@ from app.settings import Settings
 from providers.livekit import LiveKitGateway
 from providers.twilio import TwilioGateway
 from resolvers.provisioning.leases import set_lease_duration
-from resolvers.services import PlatformTwilio, Services
+from resolvers.services import Services, TwilioCredentials
 
 if TYPE_CHECKING:
     from providers.sandbox.server import RunningSandbox
@@ -81,13 +81,13 @@ async def carriers(settings: Settings) -> AsyncIterator[Carriers]:
             await sandbox.close()
 
 
-def _platform(account_sid: str | None, auth_token) -> PlatformTwilio | None:
-    return PlatformTwilio(account_sid, str(auth_token)) if account_sid and auth_token else None
+def _platform(account_sid: str | None, auth_token) -> TwilioCredentials | None:
+    return TwilioCredentials(account_sid, str(auth_token)) if account_sid and auth_token else None
 
 
-def _sandbox_platform(seed: dict) -> PlatformTwilio | None:
+def _sandbox_platform(seed: dict) -> TwilioCredentials | None:
     """The sandbox account marked "platform": true, which purchases use when TWILIO_ACCOUNT_SID is unset."""
     for account in seed.get("twilio", {}).get("accounts", []):
         if account.get("platform"):
-            return PlatformTwilio(account["sid"], account["auth_token"])
+            return TwilioCredentials(account["sid"], account["auth_token"])
     return None

@@ -45,7 +45,6 @@ async def available_phone_numbers(
         return [OfferedNumber(n.e164, n.locality or None, n.region or None) for n in found]
     if services.platform_twilio is None:
         raise PurchasingNotConfigured
-    platform = services.platform_twilio
-    client = services.twilio_account(platform.account_sid, platform.auth_token)
+    client = services.twilio_account(services.platform_twilio)
     found = await client.search_available_numbers(area_code, limit)
     return [OfferedNumber(n.phone_number, n.locality or None, n.region or None) for n in found]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import wraps
 
 from models import Agent, PhoneNumber, SipTrunk
@@ -12,7 +12,7 @@ from resolvers.provisioning import byoc_number, livekit_number, twilio_lookup, t
 from resolvers.outcomes import CarrierFailed, Failure, FieldProblem, Invalid, LimitReached, Missing
 from resolvers.provisioning.reserved import provision_reserved
 from resolvers.provisioning.reservation import already_held, reserve_number
-from resolvers.services import Services
+from resolvers.services import Services, TwilioCredentials
 from resolvers.validation import (
     check_e164,
     check_id_shape,
@@ -21,12 +21,6 @@ from resolvers.validation import (
     not_found,
     region_of,
 )
-
-
-@dataclass(frozen=True)
-class TwilioCredentials:
-    account_sid: str
-    auth_token: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -105,17 +99,17 @@ async def provision(
         case PhoneNumberSource.LIVEKIT:
             return await provision_reserved(
                 number, services, "livekit",
-                lambda journal: livekit_number.provision(number, references.agent, journal, services),
+                lambda journal: livekit_number.provision(number, references.agent, journal),
             )
         case PhoneNumberSource.TWILIO:
             return await provision_reserved(
                 number, services, "twilio",
-                lambda journal: twilio_number.provision(number, request.twilio, holding, references.agent, journal, services),
+                lambda journal: twilio_number.provision(number, request.twilio, holding, references.agent, journal),
             )
         case PhoneNumberSource.BYOC:
             return await provision_reserved(
                 number, services, "livekit",
-                lambda journal: byoc_number.provision(number, references.trunk, references.agent, journal, services),
+                lambda journal: byoc_number.provision(number, references.trunk, references.agent, journal),
             )
     raise ValueError(f"no provisioning for source {request.source}")
 

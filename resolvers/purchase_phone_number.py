@@ -8,9 +8,11 @@ from models import Agent, PhoneNumber
 from models.enums import PhoneNumberSource
 from providers.errors import Rejected
 from providers.twilio import IncomingNumber
+from resolvers.provisioning import steps
 from resolvers.provisioning.journal import Journal
 from resolvers.outcomes import CarrierFailed, Failure, FieldProblem, Invalid
-from resolvers.provisioning.twilio_number import link_account, provision_did
+from resolvers.provisioning.twilio_account import link_account
+from resolvers.provisioning.twilio_number import provision_did
 from resolvers.provisioning.reserved import provision_reserved
 from resolvers.provisioning.reservation import reserve_number
 from resolvers.services import Services
@@ -60,18 +62,11 @@ async def purchase_phone_number(workspace_id: str, request: PurchaseRequest, ser
 async def _buy_and_wire(number: PhoneNumber, agent: Agent | None, journal: Journal, services: Services):
     platform = services.platform_twilio
     account = await link_account(number, platform, services)
-    client = services.twilio_account(platform.account_sid, platform.auth_token)
+    journal.clients.use_twilio(account.id, services.twilio_account(platform))
     try:
-        bought = await journal.step(
-            "twilio.buy_number",
-            {"twilio_account_id": account.id, "e164": number.e164},
-            lambda: client.buy_number(number.e164),
-            lambda made: {"number_sid": made.sid},
-        )
+        bought = await journal.take(steps.BuyNumber, {"twilio_account_id": account.id, "e164": number.e164})
     except Rejected as refused:
         message = f"{number.e164} cannot be bought ({refused.message}); pick one from availablePhoneNumbers"
         return Invalid((FieldProblem("e164", "NOT_AVAILABLE", message),))
     await PhoneNumber.filter(id=number.id).update(twilio_phone_number_sid=bought.sid)
-    return await provision_did(
-        number, IncomingNumber(bought.sid, bought.phone_number, None), platform, client, agent, journal, services
-    )
+    return await provision_did(number, IncomingNumber(bought.sid, bought.phone_number, None), platform, agent, journal)

@@ -20,10 +20,8 @@ from providers.metrics import RECOVERIES
 from resolvers.provisioning.journal import Journal
 from resolvers.provisioning.leases import LeaseBusy, number_lease
 from resolvers.provisioning.release import finish_release
-from resolvers.provisioning.reservation import drop_reservation
+from resolvers.provisioning.reserved import drop_unfinished
 from resolvers.services import Services
-from resolvers.provisioning.settle import settle_steps
-from resolvers.provisioning.twilio_account import tidy_twilio_account
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -76,16 +74,14 @@ async def _finish(number: PhoneNumber, services: Services) -> bool:
         return True
     journal = await Journal.resume(number.id, number.workspace_id, services)
     if number.status == PhoneNumberStatus.ACTIVE:
-        if not await settle_steps(journal, leaving=False):
+        if not await journal.settle(leaving=False):
             return False
         log.info("recovery settled an interrupted change to %s", number.id)
         RECOVERIES.labels("settled_change").inc()
         return True
-    if not await settle_steps(journal, leaving=True):
+    if not await journal.settle(leaving=True):
         return False
-    await drop_reservation(number)
-    if number.twilio_account_id:
-        await tidy_twilio_account(number.twilio_account_id)
+    await drop_unfinished(number.id)
     log.info("recovery undid the interrupted provisioning of %s", number.id)
     RECOVERIES.labels("undid_provisioning").inc()
     return True
@@ -97,7 +93,7 @@ async def _settle_orphan(owner_id: str, services: Services) -> bool:
     if step is None:
         return False
     journal = await Journal.resume(owner_id, step.workspace_id, services)
-    if not await settle_steps(journal, leaving=True):
+    if not await journal.settle(leaving=True):
         return False
     log.info("recovery settled the carrier steps left by %s", owner_id)
     RECOVERIES.labels("settled_orphan").inc()

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from providers.livekit import LiveKitGateway
-from providers.twilio import TwilioAccountClient, TwilioGateway
 from models.secret_box import SecretBox
+from providers.livekit import LiveKitGateway
+from providers.redact import mask_sid
+from providers.twilio import TwilioAccountClient, TwilioGateway
 
 
 @dataclass(frozen=True)
-class PlatformTwilio:
-    """The platform's own Twilio account, for purchases; never shown to workspaces."""
+class TwilioCredentials:
+    """A Twilio account and the secret that opens it: a customer's (imports) or the platform's (purchases)."""
 
     account_sid: str
-    auth_token: str
+    auth_token: str = field(repr=False)
 
     def __repr__(self) -> str:
-        return f"PlatformTwilio(account_sid=AC…{self.account_sid[-4:]}, auth_token=**********)"
+        return f"TwilioCredentials(account_sid={mask_sid(self.account_sid)}, auth_token=**********)"
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Services:
     livekit: LiveKitGateway
     secrets: SecretBox
     livekit_sip_uri: str  # where Twilio sends inbound calls: sip:<project>.sip.livekit.cloud
-    platform_twilio: PlatformTwilio | None = None
+    platform_twilio: TwilioCredentials | None = None  # the platform's own account; never shown to workspaces
 
-    def twilio_account(self, account_sid: str, auth_token: str) -> TwilioAccountClient:
-        return self.twilio.account(account_sid, auth_token)
+    def twilio_account(self, credentials: TwilioCredentials) -> TwilioAccountClient:
+        return self.twilio.account(credentials.account_sid, credentials.auth_token)

@@ -11,12 +11,12 @@ from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from providers.errors import ProviderFailure
 from resolvers.carrier_failure import NOTHING_CHANGED, carrier_failed, lease_busy
+from resolvers.provisioning import steps
 from resolvers.provisioning.journal import Journal
 from resolvers.provisioning.leases import LeaseBusy, number_lease
 from resolvers.outcomes import KEEP, CarrierFailed, FieldProblem, Invalid, Keep, Missing
 from resolvers.phone_numbers import get_phone_number
 from resolvers.services import Services
-from resolvers.provisioning.settle import settle_steps
 from resolvers.provisioning.trunks import create_dispatch_rule
 from resolvers.validation import check_id_shape, check_label, not_found
 
@@ -66,9 +66,9 @@ async def update_phone_number(workspace_id: str, request: UpdateRequest, service
                 changes["label"] = request.label or None
             if request.agent_id != number.agent_id:
                 journal = await Journal.resume(number.id, number.workspace_id, services)
-                if not journal.empty and not await settle_steps(journal, leaving=False):
+                if not journal.empty and not await journal.settle(leaving=False):
                     return lease_busy("livekit")
-                await rebind(journal, number, request.agent_id, changes, services)
+                await rebind(journal, number, request.agent_id, changes)
             else:
                 await PhoneNumber.filter(id=number.id).update(**changes, updated_at=datetime.now(UTC))
     except AgentGone:
@@ -89,48 +89,32 @@ def _not_active(number: PhoneNumber) -> Invalid:
     return Invalid((FieldProblem("id", "NOT_ALLOWED", message),))
 
 
-async def rebind(journal: Journal, number: PhoneNumber, agent_id: str | None, changes: dict, services: Services) -> None:
+async def rebind(journal: Journal, number: PhoneNumber, agent_id: str | None, changes: dict) -> None:
     """Point the number's dispatch rule at the agent (creating it), or remove it, and record it on the row.
 
     Binds roll back on failure: the journal settles the carrier back to the row. An unbind rolls forward:
     the row forgets the rule first, so settling it, now or in recovery, deletes the rule."""
-    livekit = services.livekit
     rule_id = number.livekit_dispatch_rule_id
     lk_number = number.livekit_phone_number_id if number.source == PhoneNumberSource.LIVEKIT else None
     try:
-        if agent_id is None:
-            async def forget_then_delete() -> None:
-                # Journalled before the row forgets the rule, so the rule's deletion is assured from here on.
+        async with journal.all_or_nothing(leaving=False):
+            if agent_id is None:
+                await journal.take(steps.DeleteDispatchRule, {"rule_id": rule_id}, changes=changes)
+                if lk_number:
+                    await journal.take(steps.RouteNumber, {"number_id": lk_number, "rule_id": None})
+            elif rule_id:
+                await journal.take(steps.UpdateDispatchRule, {"rule_id": rule_id, "agent_id": agent_id})
+                await PhoneNumber.filter(id=number.id).update(**changes, updated_at=datetime.now(UTC))
+            else:
+                trunk = await SipTrunk.get_or_none(id=number.trunk_id) if number.trunk_id else None
+                rule_id = await create_dispatch_rule(journal, number, agent_id, trunk)
+                if lk_number:
+                    await journal.take(steps.RouteNumber, {"number_id": lk_number, "rule_id": rule_id})
                 await PhoneNumber.filter(id=number.id).update(
-                    **changes, livekit_dispatch_rule_id=None, updated_at=datetime.now(UTC)
+                    **changes, livekit_dispatch_rule_id=rule_id, updated_at=datetime.now(UTC)
                 )
-                if rule_id:
-                    await livekit.delete_dispatch_rule(rule_id)
-
-            await journal.step("livekit.delete_dispatch_rule", {"rule_id": rule_id}, forget_then_delete)
-            if lk_number:
-                await journal.step("livekit.route_number", {"number_id": lk_number},
-                                   lambda: livekit.update_number_dispatch_rule(lk_number, None))
-        elif rule_id:
-            await journal.step("livekit.update_dispatch_rule", {"rule_id": rule_id},
-                               lambda: livekit.update_dispatch_rule(rule_id, agent_name=agent_id))
-            await PhoneNumber.filter(id=number.id).update(**changes, updated_at=datetime.now(UTC))
-        else:
-            trunk = await SipTrunk.get_or_none(id=number.trunk_id) if number.trunk_id else None
-            rule_id = await create_dispatch_rule(journal, number, agent_id, services, trunk)
-            if lk_number:
-                await journal.step("livekit.route_number", {"number_id": lk_number},
-                                   lambda: livekit.update_number_dispatch_rule(lk_number, rule_id))
-            await PhoneNumber.filter(id=number.id).update(
-                **changes, livekit_dispatch_rule_id=rule_id, updated_at=datetime.now(UTC)
-            )
-    except ProviderFailure:
-        await journal.try_undo()
-        raise
     except IntegrityError:  # the agent was deleted after it was looked up (resolvers/agents.delete_agent)
-        await journal.try_undo()
         raise AgentGone from None
-    await journal.forget()
 
 
 class AgentGone(Exception):

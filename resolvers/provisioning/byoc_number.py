@@ -7,7 +7,6 @@ from resolvers.provisioning.journal import Journal
 from resolvers.provisioning.leases import trunk_lease
 from resolvers.outcomes import FieldProblem, Invalid
 from resolvers.provisioning.reservation import activate_number
-from resolvers.services import Services
 from resolvers.provisioning.trunks import (
     add_inbound_number,
     add_outbound_number,
@@ -17,7 +16,7 @@ from resolvers.provisioning.trunks import (
 )
 
 
-async def provision(number: PhoneNumber, trunk: SipTrunk, agent: Agent | None, journal: Journal, services: Services):
+async def provision(number: PhoneNumber, trunk: SipTrunk, agent: Agent | None, journal: Journal):
     inbound, outbound = carries_inbound(trunk), carries_outbound(trunk)
     if agent and not inbound:
         return Invalid(
@@ -25,10 +24,10 @@ async def provision(number: PhoneNumber, trunk: SipTrunk, agent: Agent | None, j
         )
     async with trunk_lease(trunk.id) as trunk:
         await concurrently(
-            add_inbound_number(journal, trunk, number.e164, services) if inbound else None,
-            add_outbound_number(journal, trunk, number.e164, services) if outbound else None,
+            add_inbound_number(journal, trunk, number.e164) if inbound else None,
+            add_outbound_number(journal, trunk, number.e164) if outbound else None,
         )
-        rule_id = await create_dispatch_rule(journal, number, agent.id, services, trunk) if agent else None
+        rule_id = await create_dispatch_rule(journal, number, agent.id, trunk) if agent else None
         capabilities = [c for c, carried in ((PhoneNumberCapability.INBOUND, inbound), (PhoneNumberCapability.OUTBOUND, outbound)) if carried]
         # Activated under the lease, so a delete of the trunk's last other number counts this one.
         return await activate_number(number, capabilities, livekit_dispatch_rule_id=rule_id)

@@ -1,23 +1,30 @@
-"""Carrier steps recorded before they are taken, and settled in reverse when the operation fails.
+"""Carrier steps recorded before they are taken, and settled when the operation fails.
 
 Invariant: every carrier write of an import, a purchase or a bind is in the journal before it is sent,
 and a create carries a name unique to its attempt, so whatever the carrier did can be found again and
-made to match our rows (resolvers/carrier_steps.py) by this process or, after a crash, by recovery.
+made to match our rows (resolvers/provisioning/steps.py) by this process or, after a crash, by recovery.
+
+One way to run steps: `async with journal.all_or_nothing(leaving=...)`; the steps taken inside are
+forgotten when the block ends and settled when it raises. Import, purchase, bind and recovery all settle
+through Journal.settle, under the leases of the trunks the steps touched.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
-from models import CarrierStep, StepState
+from models import CarrierStep, PhoneNumber, StepState
 from providers.errors import ProviderFailure, ProviderTimeout
-from resolvers.provisioning.steps import UNDO, CarrierClients
+from resolvers.provisioning.clients import CarrierClients
+from resolvers.provisioning.leases import LeaseBusy, trunk_lease
+from resolvers.provisioning.steps import STEPS, Create, Params, Step
+from resolvers.provisioning.trunks import fit_trunk
 from resolvers.services import Services
 
-T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
@@ -28,11 +35,13 @@ class Journal:
         self.owner_id = owner_id
         self.workspace_id = workspace_id
         self.services = services
+        self.clients = CarrierClients(services)
         self._steps: list[CarrierStep] = []
         self._next_seq = 1
         # A step that timed out may still take effect at the carrier after we looked; it stays
         # journalled (and its slot held) until recovery looks again after a grace period.
         self.unsettled = False
+        self.settled = True  # False when the last settling left something for recovery
 
     @classmethod
     async def resume(cls, owner_id: str, workspace_id: str, services: Services) -> Journal:
@@ -51,55 +60,69 @@ class Journal:
         """Our trunks whose carrier side the steps touched; they are settled under those trunks' leases."""
         return {row.params["trunk_id"] for row in self._steps if row.params.get("trunk_id")}
 
-    async def step(
-        self,
-        action: str,
-        params: dict[str, Any],
-        call: Callable[[], Awaitable[T]],
-        result: Callable[[T], dict[str, Any]] = lambda _: {},
-    ) -> T:
-        """Write the step, take it, then write what it made; `params` must be enough to settle it."""
-        if action not in UNDO:
-            raise KeyError(f"no undo is known for carrier step {action!r}")
+    async def take(self, step: type[Step], params: Params, **inputs: Any) -> Any:
+        """Write the step, take it, then write what it made. `params` must be enough to settle it;
+        `inputs` go to the call only (objects in hand, secrets)."""
+        kind = STEPS[step.name]
         seq, self._next_seq = self._next_seq, self._next_seq + 1
-        row = await CarrierStep.create(
-            owner_id=self.owner_id, workspace_id=self.workspace_id, seq=seq, action=action, params=params
-        )
+        row = CarrierStep(owner_id=self.owner_id, workspace_id=self.workspace_id, seq=seq, action=step.name, params=params)
+        if isinstance(kind, Create):
+            row.params = {**params, "name": f"{kind.base_name(row)} {secrets.token_hex(6)}"}
+        await row.save()
         self._steps.append(row)
         try:
-            value = await call()
+            answer = await kind.act(self.clients, row, **inputs)
         except ProviderTimeout:
             self.unsettled = True
             raise
-        row.params = {**params, **result(value)}
+        row.params = {**row.params, **kind.made(answer)}
         row.state = StepState.DONE
         await row.save(update_fields=["params", "state", "updated_at"])
-        return value
+        return answer
 
-    async def create(
-        self,
-        action: str,
-        params: dict[str, Any],
-        name: str,
-        call: Callable[[str], Awaitable[T]],
-        result: Callable[[T], dict[str, Any]] = lambda _: {},
-    ) -> T:
-        """A step that makes something named `name` plus a tag of this attempt, journalled before the call,
-        so a create whose answer never came is found again by that name: what this attempt made, never
-        what another attempt made for the same trunk or number."""
-        unique = f"{name} {secrets.token_hex(6)}"
-        return await self.step(action, {**params, "name": unique}, lambda: call(unique), result)
+    @asynccontextmanager
+    async def all_or_nothing(self, *, leaving: bool) -> AsyncIterator[Journal]:
+        """Forget the steps when the block ends; settle them when it raises (see `settle`)."""
+        try:
+            yield self
+        except BaseException:
+            await self.settle(leaving=leaving)
+            raise
+        await self.forget()
 
-    async def undo(self) -> None:
+    async def settle(self, *, leaving: bool) -> bool:
+        """Settle every step, then fit the trunks of the number and of its steps to their riders (without
+        the number, which comes off them, when it is `leaving`), all under those trunks' leases (taken
+        after the number's, which the caller holds), so the riders counted cannot change meanwhile.
+        False, and `settled` False, when something is left for recovery: a carrier failed, a step may yet
+        act, or a trunk stayed busy; the number then keeps its row, so recovery fits the trunk again."""
+        number = await PhoneNumber.get_or_none(id=self.owner_id)
+        trunk_ids = sorted(self.trunk_ids | ({number.trunk_id} if number and number.trunk_id else set()))
+        try:
+            async with AsyncExitStack() as leases:
+                for each in trunk_ids:
+                    await leases.enter_async_context(trunk_lease(each))
+                await self._undo()
+                if self._steps:  # a step may yet act, or could not be settled
+                    self.settled = False
+                    return False
+                for each in trunk_ids:
+                    await fit_trunk(self.clients, each, leaving=number if leaving else None)
+        except (ProviderFailure, LeaseBusy) as failure:
+            log.warning("could not yet settle what %s left at the carriers: %s", self.owner_id, failure)
+            self.settled = False
+            return False
+        self.settled = True
+        return True
+
+    async def _undo(self) -> None:
         """Settle every step, in reverse. A step whose settling fails stays recorded for recovery and the
-        others are still settled (each is independent: it makes its own objects match the rows); the
-        first failure is raised at the end. While unsettled, STARTED steps are settled as far as can be
-        seen now and kept for another look."""
-        clients = CarrierClients(self.services)
+        others are still settled (each makes its own objects match the rows); the first failure is raised
+        at the end. While unsettled, STARTED steps are settled as far as can be seen now and kept."""
         failures: list[ProviderFailure] = []
         for row in sorted(self._steps, key=lambda r: r.seq, reverse=True):
             try:
-                await UNDO[row.action](clients, row)
+                await STEPS[row.action].settle(self.clients, row)
             except ProviderFailure as failure:
                 failures.append(failure)
                 continue
@@ -109,15 +132,6 @@ class Journal:
             self._steps.remove(row)
         if failures:
             raise failures[0]
-
-    async def try_undo(self) -> bool:
-        """Undo; False when something is left for recovery (a carrier failed to clean up, or may yet act)."""
-        try:
-            await self.undo()
-        except ProviderFailure as failure:
-            log.warning("could not yet settle the carrier steps of %s: %s", self.owner_id, failure)
-            return False
-        return not self._steps
 
     async def forget(self) -> None:
         """The operation succeeded and its row records what it made: no step needs settling."""

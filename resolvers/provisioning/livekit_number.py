@@ -3,22 +3,17 @@
 from models import Agent, PhoneNumber
 from models.enums import PhoneNumberCapability
 from providers.errors import Rejected
+from resolvers.provisioning import steps
 from resolvers.provisioning.journal import Journal
 from resolvers.outcomes import FieldProblem, Invalid
 from resolvers.provisioning.reservation import activate_number
-from resolvers.services import Services
 from resolvers.provisioning.trunks import create_dispatch_rule
 
 
-async def provision(number: PhoneNumber, agent: Agent | None, journal: Journal, services: Services):
-    rule_id = await create_dispatch_rule(journal, number, agent.id, services) if agent else None
+async def provision(number: PhoneNumber, agent: Agent | None, journal: Journal):
+    rule_id = await create_dispatch_rule(journal, number, agent.id) if agent else None
     try:
-        bought = await journal.step(
-            "livekit.purchase_number",
-            {"e164": number.e164},
-            lambda: services.livekit.purchase_number(number.e164, rule_id),
-            lambda made: {"number_id": made.id},
-        )
+        bought = await journal.take(steps.PurchaseNumber, {"e164": number.e164, "rule_id": rule_id})
     except Rejected as refused:
         message = f"LiveKit does not offer {number.e164} ({refused.message}); pick one from availablePhoneNumbers(source: LIVEKIT)"
         return Invalid((FieldProblem("e164", "NOT_AVAILABLE", message),))

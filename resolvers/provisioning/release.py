@@ -10,14 +10,13 @@ from __future__ import annotations
 from models import PhoneNumber
 from models.enums import PhoneNumberSource
 from providers.errors import Unavailable
-from resolvers.provisioning.steps import CarrierClients
+from resolvers.provisioning.clients import CarrierClients
 from resolvers.provisioning.concurrently import concurrently
 from resolvers.provisioning.journal import Journal
 from resolvers.provisioning.leases import trunk_lease
 from resolvers.services import Services
-from resolvers.provisioning.settle import settle_steps
 from resolvers.provisioning.twilio_account import tidy_twilio_account
-from resolvers.provisioning.trunks import settle_trunk
+from resolvers.provisioning.trunks import fit_trunk
 
 
 async def finish_release(number: PhoneNumber, services: Services) -> None:
@@ -25,7 +24,7 @@ async def finish_release(number: PhoneNumber, services: Services) -> None:
     The caller holds the number's lease; a carrier failure raises and leaves the row RELEASING."""
     # A bind interrupted earlier may have left a dispatch rule that the row does not record.
     leftovers = await Journal.resume(number.id, number.workspace_id, services)
-    if not leftovers.empty and not await settle_steps(leftovers, leaving=True):
+    if not leftovers.empty and not await leftovers.settle(leaving=True):
         raise Unavailable("livekit", "an earlier change to the number is still being settled at LiveKit")
     await release_at_carriers(number, services)
     await PhoneNumber.filter(id=number.id).delete()
@@ -47,7 +46,7 @@ async def release_at_carriers(number: PhoneNumber, services: Services) -> None:
         async with trunk_lease(number.trunk_id):
             await concurrently(
                 livekit.delete_dispatch_rule(rule_id) if rule_id else None,
-                settle_trunk(clients, number.trunk_id, leaving=number),
+                fit_trunk(clients, number.trunk_id, leaving=number),
             )
     elif rule_id:
         await livekit.delete_dispatch_rule(rule_id)

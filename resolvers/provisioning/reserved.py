@@ -1,8 +1,9 @@
 """Running the carrier work of a reserved number: journalled, and settled on any failure.
 
 Carrier work runs outside any database transaction, under the number's lease. Each step is journalled
-before it is taken; a failure settles the steps taken, in reverse, fits the trunk to its riders,
-deletes the reservation, and frees what only it used.
+before it is taken; a failure settles the steps taken, fits the trunk to its riders, deletes the
+reservation, and frees what only it used. What cannot be settled now stays PROVISIONING with its journal,
+and recovery finishes it (resolvers/recover_interrupted.py).
 """
 
 from __future__ import annotations
@@ -11,21 +12,23 @@ from collections.abc import Awaitable, Callable
 
 from models import PhoneNumber
 from providers.errors import ProviderFailure
-from resolvers.carrier_failure import (
-    CLEANUP_PENDING,
-    NOTHING_CHANGED,
-    carrier_failed,
-    lease_busy,
-)
+from resolvers.carrier_failure import CLEANUP_PENDING, NOTHING_CHANGED, carrier_failed, lease_busy
+from resolvers.outcomes import Failure, Invalid
 from resolvers.provisioning.journal import Journal
 from resolvers.provisioning.leases import LeaseBusy, number_lease
-from resolvers.outcomes import Failure, Invalid
 from resolvers.provisioning.reservation import drop_reservation
-from resolvers.services import Services
-from resolvers.provisioning.settle import settle_steps
 from resolvers.provisioning.twilio_account import tidy_twilio_account
+from resolvers.services import Services
 
 Work = Callable[[Journal], Awaitable[PhoneNumber | Invalid]]
+
+
+class Refused(Exception):
+    """The work found the request invalid part-way (e.g. a carrier says the number is not offered)."""
+
+    def __init__(self, outcome: Invalid) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
 
 
 async def provision_reserved(number: PhoneNumber, services: Services, provider: str, work: Work) -> PhoneNumber | Failure:
@@ -34,33 +37,29 @@ async def provision_reserved(number: PhoneNumber, services: Services, provider: 
     async with number_lease(number.id):
         journal = Journal(number.id, number.workspace_id, services)
         try:
-            outcome = await work(journal)
-        except ProviderFailure as failure:
-            undone = await give_back(number, journal)
-            return carrier_failed(failure, after=NOTHING_CHANGED if undone else CLEANUP_PENDING)
-        except LeaseBusy:
-            await give_back(number, journal)
-            return lease_busy(provider)
-        except BaseException:
-            await give_back(number, journal)
-            raise
-        if isinstance(outcome, Invalid):
-            await give_back(number, journal)
+            async with journal.all_or_nothing(leaving=True):
+                outcome = await work(journal)
+                if isinstance(outcome, Invalid):
+                    raise Refused(outcome)
             return outcome
-        await journal.forget()
-        return outcome
+        except BaseException as failure:
+            if journal.settled:
+                await drop_unfinished(number.id)
+            match failure:
+                case Refused(outcome=outcome):
+                    return outcome
+                case ProviderFailure():
+                    return carrier_failed(failure, after=NOTHING_CHANGED if journal.settled else CLEANUP_PENDING)
+                case LeaseBusy():
+                    return lease_busy(provider)
+            raise
 
 
-async def give_back(number: PhoneNumber, journal: Journal) -> bool:
-    """Settle what was done and free the slot; False when the carriers could not be cleaned up now.
-
-    Then the row stays PROVISIONING with its journal, and recovery finishes the job later.
-    """
-    if not await settle_steps(journal, leaving=True):
-        return False
-    # Read again: the work may have linked the number to an account after `number` was read.
-    twilio_account_id = await PhoneNumber.filter(id=number.id).first().values_list("twilio_account_id", flat=True)
+async def drop_unfinished(number_id: str) -> None:
+    """Its steps settled, the reservation goes, and the Twilio account's records if only it used them."""
+    number = await PhoneNumber.get_or_none(id=number_id)  # read again: the work may have linked an account
+    if number is None:
+        return
     await drop_reservation(number)
-    if twilio_account_id:
-        await tidy_twilio_account(twilio_account_id)
-    return True
+    if number.twilio_account_id:
+        await tidy_twilio_account(number.twilio_account_id)

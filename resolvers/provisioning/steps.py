@@ -1,76 +1,110 @@
-"""Settling a journalled carrier step: making what it touched at the carrier match what our rows record.
+"""Every carrier write an operation takes, each one object: what it does, how it is found again, how it
+is settled. Adding a step is one class here; Journal.take runs it (resolvers/provisioning/journal.py).
 
-Our rows are the truth; a step is settled when its operation failed or was interrupted. Then:
+A step's `params` are journalled before the call (enough to settle it; never a secret) and what the
+answer made is added after. `inputs` go to the call only: objects in hand and secrets.
+
+Settling a step makes what it touched at the carrier match what our rows record; our rows are the truth,
+and a step is settled when its operation failed or was interrupted. Then:
 - a trunk-level resource (Twilio trunk and credential list, LiveKit trunk) that its trunk row records
-  belongs to the trunk and stays: the trunk's riders decide its fate (trunk_sides.settle_trunk). One the
-  row does not record was made by this attempt alone and is deleted.
+  belongs to the trunk and stays: the trunk's riders decide its fate (trunks.fit_trunk). One the row does
+  not record was made by this attempt alone and is deleted.
 - a number-level resource (dispatch rule, bought number, attachment) stays only while an ACTIVE row
   records it; a number's routing is set back to what its row says.
-- a number added to a trunk is taken off it by settle_trunk, which runs after the steps are settled and
+- a number added to a trunk is taken off it by fit_trunk, which runs after the steps are settled and
   deletes the trunk's sides instead when no other number rides them (LiveKit refuses an outbound trunk
   without numbers, and an inbound one without numbers would accept calls to any number).
 
 A step may not have happened, or may happen after we stopped waiting (state STARTED): a create is then
-looked up by the name unique to its attempt (Journal.create). Every settle is safe to repeat: deletes of
-what is already gone succeed.
+looked up by the name unique to its attempt. Every settle is safe to repeat: deletes of what is already
+gone succeed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
-from models import CarrierStep, PhoneNumber, SipTrunk, StepState, TwilioAccount
-from models.enums import PhoneNumberStatus
+from models import CarrierStep, PhoneNumber, SipTrunk, StepState
+from models.enums import PhoneNumberStatus, SipTrunkProvider
 from providers.errors import NotFound
-from providers.twilio import TwilioAccountClient
-from resolvers.services import Services
+from resolvers.provisioning.clients import CarrierClients
 
 Params = dict[str, Any]
+STEPS: dict[str, Step] = {}  # by name, for settling a journal row
+
+# Names of what we create, so a create whose answer never came (and `trunkline doctor`) can find it.
+LIVEKIT_TRUNK_NAME = "trunkline {trunk_id}"
+DISPATCH_RULE_NAME = "trunkline {phone_number_id}"
+TWILIO_TRUNK_NAME = "Trunkline {trunk_id}"  # the Twilio trunk and its credential list
 
 
-class CarrierClients:
-    """Carrier clients for settling and releasing, with Twilio credentials read from the stored account."""
+class Step:
+    """A carrier write. Subclasses with a `name` are registered, so journal rows find their settling."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.livekit = services.livekit
-        self._twilio: dict[str, TwilioAccountClient] = {}
+    name: ClassVar[str]
 
-    async def twilio(self, twilio_account_id: str) -> TwilioAccountClient:
-        if twilio_account_id not in self._twilio:
-            account = await TwilioAccount.get(id=twilio_account_id)
-            token = self.services.secrets.decrypt(account.auth_token_encrypted)
-            self._twilio[twilio_account_id] = self.services.twilio_account(account.account_sid, token)
-        return self._twilio[twilio_account_id]
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            STEPS[cls.name] = cls()
 
+    async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> Any:
+        raise NotImplementedError
 
-Undo = Callable[[CarrierClients, CarrierStep], Awaitable[None]]
-UNDO: dict[str, Undo] = {}
+    def made(self, answer: Any) -> Params:
+        """What the answer made, added to the journalled params."""
+        return {}
 
-
-def undoes(action: str) -> Callable[[Undo], Undo]:
-    def register(undo: Undo) -> Undo:
-        UNDO[action] = undo
-        return undo
-
-    return register
+    async def settle(self, clients: CarrierClients, step: CarrierStep) -> None:
+        raise NotImplementedError
 
 
-async def _active_row_records(number_id: str, **column: str) -> bool:
+class Create(Step):
+    """A step that makes one resource under a name unique to its attempt (Journal.take adds the tag), so
+    a create whose answer never came is found again by that name: what this attempt made, never what
+    another attempt made for the same trunk or number. Settled by deleting what it made unless a row
+    records it."""
+
+    made_key: ClassVar[str]
+
+    def base_name(self, step: CarrierStep) -> str:
+        raise NotImplementedError
+
+    async def find(self, clients: CarrierClients, step: CarrierStep) -> list[str]:
+        raise NotImplementedError
+
+    async def recorded(self, step: CarrierStep, made_id: str) -> bool:
+        raise NotImplementedError
+
+    async def delete(self, clients: CarrierClients, step: CarrierStep, made_id: str) -> None:
+        raise NotImplementedError
+
+    async def settle(self, clients: CarrierClients, step: CarrierStep) -> None:
+        if step.state is StepState.DONE:
+            made_ids = [step.params[self.made_key]]
+        else:
+            made_ids = await self.find(clients, step) if step.params.get("name") else []
+        for made_id in made_ids:
+            if not await self.recorded(step, made_id):
+                await self.delete(clients, step, made_id)
+
+
+class Kept(Step):
+    """A step whose result is settled elsewhere: a number on a trunk by fit_trunk, a part of a Twilio trunk
+    with the trunk (deleting the trunk deletes its origination URL, attachments and numbers)."""
+
+    async def settle(self, clients: CarrierClients, step: CarrierStep) -> None:
+        return None
+
+
+async def active_row_records(number_id: str, **column: str) -> bool:
     return await PhoneNumber.exists(id=number_id, status=PhoneNumberStatus.ACTIVE, **column)
 
 
-async def _trunk_records(trunk_id: str | None, **column: str) -> bool:
+async def trunk_records(trunk_id: str | None, **column: str) -> bool:
     return bool(trunk_id) and await SipTrunk.exists(id=trunk_id, **column)
-
-
-async def _made(step: CarrierStep, id_key: str, find: Callable[[str], Awaitable[list[str]]]) -> list[str]:
-    """The ids this create made: from its answer, or else looked up by its attempt's unique name."""
-    if step.state is StepState.DONE:
-        return [step.params[id_key]]
-    name = step.params.get("name")
-    return await find(name) if name else []
 
 
 async def unless_gone(call: Awaitable[Any]) -> None:
@@ -84,131 +118,298 @@ async def unless_gone(call: Awaitable[Any]) -> None:
 # --- LiveKit: number-level ---------------------------------------------------------------------
 
 
-@undoes("livekit.create_dispatch_rule")
-async def _undo_create_dispatch_rule(clients: CarrierClients, step: CarrierStep) -> None:
-    for rule_id in await _made(step, "rule_id", clients.livekit.find_dispatch_rule_ids):
-        if not await _active_row_records(step.owner_id, livekit_dispatch_rule_id=rule_id):
+class CreateDispatchRule(Create):
+    """Route calls to the number to the agent (LiveKit dispatches the worker named by the agent's id)."""
+
+    name = "livekit.create_dispatch_rule"
+    made_key = "rule_id"
+
+    def base_name(self, step: CarrierStep) -> str:
+        return DISPATCH_RULE_NAME.format(phone_number_id=step.owner_id)
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> str:
+        p = step.params
+        return await clients.livekit.create_dispatch_rule(
+            p["name"], agent_name=p["agent_id"], numbers=[p["e164"]], trunk_ids=p.get("livekit_trunk_ids", [])
+        )
+
+    def made(self, answer: str) -> Params:
+        return {"rule_id": answer}
+
+    async def find(self, clients: CarrierClients, step: CarrierStep) -> list[str]:
+        return await clients.livekit.find_dispatch_rule_ids(step.params["name"])
+
+    async def recorded(self, step: CarrierStep, made_id: str) -> bool:
+        return await active_row_records(step.owner_id, livekit_dispatch_rule_id=made_id)
+
+    async def delete(self, clients: CarrierClients, step: CarrierStep, made_id: str) -> None:
+        await clients.livekit.delete_dispatch_rule(made_id)
+
+
+class UpdateDispatchRule(Step):
+    """A rebind; settled by pointing the rule at the agent its row records again."""
+
+    name = "livekit.update_dispatch_rule"
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> None:
+        await clients.livekit.update_dispatch_rule(step.params["rule_id"], agent_name=step.params["agent_id"])
+
+    async def settle(self, clients: CarrierClients, step: CarrierStep) -> None:
+        rule_id = step.params["rule_id"]
+        number = await PhoneNumber.get_or_none(id=step.owner_id, livekit_dispatch_rule_id=rule_id)
+        if number is not None and number.agent_id:
+            await unless_gone(clients.livekit.update_dispatch_rule(rule_id, agent_name=number.agent_id))
+
+
+class DeleteDispatchRule(Step):
+    """An unbind rolls forward: the row forgets the rule (with `changes`, the rest of the update) before
+    the rule is deleted, so settling this step, now or in recovery, deletes the rule."""
+
+    name = "livekit.delete_dispatch_rule"
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, *, changes: Params) -> None:
+        await PhoneNumber.filter(id=step.owner_id).update(
+            **changes, livekit_dispatch_rule_id=None, updated_at=datetime.now(UTC)
+        )
+        if step.params["rule_id"]:
+            await clients.livekit.delete_dispatch_rule(step.params["rule_id"])
+
+    async def settle(self, clients: CarrierClients, step: CarrierStep) -> None:
+        rule_id = step.params["rule_id"]
+        if rule_id and not await active_row_records(step.owner_id, livekit_dispatch_rule_id=rule_id):
             await clients.livekit.delete_dispatch_rule(rule_id)
 
 
-@undoes("livekit.update_dispatch_rule")
-async def _undo_update_dispatch_rule(clients: CarrierClients, step: CarrierStep) -> None:
-    """A rebind: the rule dispatches the agent its row records again."""
-    rule_id = step.params["rule_id"]
-    number = await PhoneNumber.get_or_none(id=step.owner_id, livekit_dispatch_rule_id=rule_id)
-    if number is not None and number.agent_id:
-        await unless_gone(clients.livekit.update_dispatch_rule(rule_id, agent_name=number.agent_id))
+class RouteNumber(Step):
+    """Point a LiveKit number at a dispatch rule (or none); settled to the rule its ACTIVE row records."""
+
+    name = "livekit.route_number"
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> None:
+        await clients.livekit.update_number_dispatch_rule(step.params["number_id"], step.params.get("rule_id"))
+
+    async def settle(self, clients: CarrierClients, step: CarrierStep) -> None:
+        number = await PhoneNumber.get_or_none(id=step.owner_id, status=PhoneNumberStatus.ACTIVE)
+        if number is not None:
+            rule_id = number.livekit_dispatch_rule_id
+            await unless_gone(clients.livekit.update_number_dispatch_rule(step.params["number_id"], rule_id))
 
 
-@undoes("livekit.delete_dispatch_rule")
-async def _undo_delete_dispatch_rule(clients: CarrierClients, step: CarrierStep) -> None:
-    """An unbind rolls forward: the row no longer records the rule, so the rule goes."""
-    rule_id = step.params["rule_id"]
-    if rule_id and not await _active_row_records(step.owner_id, livekit_dispatch_rule_id=rule_id):
-        await clients.livekit.delete_dispatch_rule(rule_id)
+class PurchaseNumber(Step):
+    """LiveKit buys the number, routed through the rule given. The e164 is reserved on this server until
+    the step is settled, so if LiveKit holds it, this step bought it."""
 
+    name = "livekit.purchase_number"
 
-@undoes("livekit.route_number")
-async def _undo_route_number(clients: CarrierClients, step: CarrierStep) -> None:
-    """A LiveKit number is routed through the rule its ACTIVE row records, or through none."""
-    number = await PhoneNumber.get_or_none(id=step.owner_id, status=PhoneNumberStatus.ACTIVE)
-    if number is not None:
-        rule_id = number.livekit_dispatch_rule_id
-        await unless_gone(clients.livekit.update_number_dispatch_rule(step.params["number_id"], rule_id))
+    async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> Any:
+        return await clients.livekit.purchase_number(step.params["e164"], step.params.get("rule_id"))
 
+    def made(self, answer: Any) -> Params:
+        return {"number_id": answer.id}
 
-@undoes("livekit.purchase_number")
-async def _undo_purchase_number(clients: CarrierClients, step: CarrierStep) -> None:
-    # The e164 is reserved on this server until this step is settled, so if LiveKit holds it, this step bought it.
-    number_id = step.params.get("number_id")
-    if step.state is StepState.STARTED:
-        found = await clients.livekit.find_number(step.params["e164"])
-        number_id = found.id if found else None
-    if number_id and not await _active_row_records(step.owner_id, livekit_phone_number_id=number_id):
-        await clients.livekit.release_number(number_id)
+    async def settle(self, clients: CarrierClients, step: CarrierStep) -> None:
+        number_id = step.params.get("number_id")
+        if step.state is StepState.STARTED:
+            found = await clients.livekit.find_number(step.params["e164"])
+            number_id = found.id if found else None
+        if number_id and not await active_row_records(step.owner_id, livekit_phone_number_id=number_id):
+            await clients.livekit.release_number(number_id)
 
 
 # --- LiveKit: trunk-level ----------------------------------------------------------------------
 
 
-def _livekit_column(direction: str) -> str:
-    return f"livekit_{direction}_trunk_id"
+def _auth(clients: CarrierClients, trunk: SipTrunk) -> dict[str, str | None]:
+    encrypted = trunk.auth_password_encrypted
+    password = clients.services.secrets.decrypt(encrypted) if encrypted else None
+    return {"auth_username": trunk.auth_username if password else None, "auth_password": password}
 
 
-async def _undo_create_livekit_trunk(clients: CarrierClients, step: CarrierStep, direction: str) -> None:
-    """A LiveKit trunk its row does not record was made by this attempt alone, and goes. One the row records
-    belongs to the trunk: settle_trunk takes this number off it, or deletes it with its last rider."""
-    livekit = clients.livekit
-    find = livekit.find_inbound_trunk_ids if direction == "inbound" else livekit.find_outbound_trunk_ids
-    column = f"livekit_{direction}_trunk_id"
-    for livekit_trunk_id in await _made(step, "livekit_trunk_id", find):
-        if not await _trunk_records(step.params["trunk_id"], **{column: livekit_trunk_id}):
-            await livekit.delete_trunk(livekit_trunk_id)
+class CreateLiveKitTrunk(Create):
+    """A LiveKit trunk its row does not record was made by this attempt alone, and goes. One the row
+    records belongs to the trunk: fit_trunk takes this number off it, or deletes it with its last rider."""
+
+    made_key = "livekit_trunk_id"
+    column: ClassVar[str]
+
+    def base_name(self, step: CarrierStep) -> str:
+        return LIVEKIT_TRUNK_NAME.format(trunk_id=step.params["trunk_id"])
+
+    def made(self, answer: str) -> Params:
+        return {"livekit_trunk_id": answer}
+
+    async def recorded(self, step: CarrierStep, made_id: str) -> bool:
+        return await trunk_records(step.params["trunk_id"], **{self.column: made_id})
+
+    async def delete(self, clients: CarrierClients, step: CarrierStep, made_id: str) -> None:
+        await clients.livekit.delete_trunk(made_id)
 
 
-async def _number_added_to_trunk(_clients: CarrierClients, _step: CarrierStep) -> None:
-    # The number goes off the trunk in settle_trunk, which knows whether the trunk stays.
-    return None
+class CreateInboundTrunk(CreateLiveKitTrunk):
+    """LiveKit accepts calls to the number over the trunk. Twilio cannot send digest auth on origination,
+    so a shared Twilio trunk admits by number alone."""
+
+    name = "livekit.create_inbound_trunk"
+    column = "livekit_inbound_trunk_id"
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, *, trunk: SipTrunk) -> str:
+        extra = {} if trunk.provider == SipTrunkProvider.TWILIO else {
+            "allowed_addresses": list(trunk.allowed_addresses or []), **_auth(clients, trunk)
+        }
+        return await clients.livekit.create_inbound_trunk(step.params["name"], [step.params["e164"]], **extra)
+
+    async def find(self, clients: CarrierClients, step: CarrierStep) -> list[str]:
+        return await clients.livekit.find_inbound_trunk_ids(step.params["name"])
 
 
-async def other_riders(trunk_id: str, number_id: str, direction: str | None = None) -> bool:
-    """Whether an ACTIVE number other than `number_id` rides the trunk (in that direction)."""
-    capabilities = await PhoneNumber.filter(trunk_id=trunk_id, status=PhoneNumberStatus.ACTIVE).exclude(
-        id=number_id
-    ).values_list("capabilities", flat=True)
-    wanted = direction.upper() if direction else None
-    return any(wanted is None or wanted in caps for caps in capabilities)
+class CreateOutboundTrunk(CreateLiveKitTrunk):
+    """LiveKit places calls from the number over the trunk: to the Twilio trunk's termination domain, or to
+    the customer's SIP address."""
+
+    name = "livekit.create_outbound_trunk"
+    column = "livekit_outbound_trunk_id"
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, *, trunk: SipTrunk) -> str:
+        if trunk.provider == SipTrunkProvider.TWILIO:
+            address, transport = trunk.twilio_domain_name, "auto"
+        else:
+            address, transport = trunk.sip_address, trunk.transport.lower()
+        return await clients.livekit.create_outbound_trunk(
+            step.params["name"], address, [step.params["e164"]], transport=transport, **_auth(clients, trunk)
+        )
+
+    async def find(self, clients: CarrierClients, step: CarrierStep) -> list[str]:
+        return await clients.livekit.find_outbound_trunk_ids(step.params["name"])
 
 
-undoes("livekit.create_inbound_trunk")(lambda clients, step: _undo_create_livekit_trunk(clients, step, "inbound"))
-undoes("livekit.create_outbound_trunk")(lambda clients, step: _undo_create_livekit_trunk(clients, step, "outbound"))
-undoes("livekit.add_inbound_number")(_number_added_to_trunk)
-undoes("livekit.add_outbound_number")(_number_added_to_trunk)
+class AddInboundNumber(Kept):
+    name = "livekit.add_inbound_number"
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> None:
+        await clients.livekit.change_inbound_trunk_numbers(step.params["livekit_trunk_id"], add=[step.params["e164"]])
+
+
+class AddOutboundNumber(Kept):
+    name = "livekit.add_outbound_number"
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> None:
+        await clients.livekit.change_outbound_trunk_numbers(step.params["livekit_trunk_id"], add=[step.params["e164"]])
 
 
 # --- Twilio --------------------------------------------------------------------------------------
 
 
-@undoes("twilio.create_credential_list")
-async def _undo_create_credential_list(clients: CarrierClients, step: CarrierStep) -> None:
-    client = await clients.twilio(step.params["twilio_account_id"])
-    for sid in await _made(step, "credential_list_sid", client.find_credential_list_sids):
-        if not await _trunk_records(step.params["trunk_id"], twilio_credential_list_sid=sid):
-            await client.delete_credential_list(sid)
+class CreateCredentialList(Create):
+    """The credential list LiveKit authenticates with when it places calls through the Twilio trunk."""
+
+    name = "twilio.create_credential_list"
+    made_key = "credential_list_sid"
+
+    def base_name(self, step: CarrierStep) -> str:
+        return TWILIO_TRUNK_NAME.format(trunk_id=step.params["trunk_id"])
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, *, username: str, password: str) -> str:
+        client = await clients.twilio(step.params["twilio_account_id"])
+        return await client.create_credential_list(step.params["name"], username, password)
+
+    def made(self, answer: str) -> Params:
+        return {"credential_list_sid": answer}
+
+    async def find(self, clients: CarrierClients, step: CarrierStep) -> list[str]:
+        client = await clients.twilio(step.params["twilio_account_id"])
+        return await client.find_credential_list_sids(step.params["name"])
+
+    async def recorded(self, step: CarrierStep, made_id: str) -> bool:
+        return await trunk_records(step.params["trunk_id"], twilio_credential_list_sid=made_id)
+
+    async def delete(self, clients: CarrierClients, step: CarrierStep, made_id: str) -> None:
+        client = await clients.twilio(step.params["twilio_account_id"])
+        await client.delete_credential_list(made_id)
 
 
-@undoes("twilio.create_trunk")
-async def _undo_create_trunk(clients: CarrierClients, step: CarrierStep) -> None:
-    # Deleting a trunk also removes its origination URL, credential-list attachment and numbers.
-    client = await clients.twilio(step.params["twilio_account_id"])
-    for sid in await _made(step, "trunk_sid", client.find_trunk_sids):
-        if not await _trunk_records(step.params["trunk_id"], twilio_trunk_sid=sid):
-            await client.delete_trunk(sid)
+class CreateTwilioTrunk(Create):
+    """The Elastic SIP trunk; deleting it also removes its origination URL, attachments and numbers."""
+
+    name = "twilio.create_trunk"
+    made_key = "trunk_sid"
+
+    def base_name(self, step: CarrierStep) -> str:
+        return TWILIO_TRUNK_NAME.format(trunk_id=step.params["trunk_id"])
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> Any:
+        client = await clients.twilio(step.params["twilio_account_id"])
+        return await client.create_trunk(step.params["name"])
+
+    def made(self, answer: Any) -> Params:
+        return {"trunk_sid": answer.sid, "domain_name": answer.domain_name}
+
+    async def find(self, clients: CarrierClients, step: CarrierStep) -> list[str]:
+        client = await clients.twilio(step.params["twilio_account_id"])
+        return await client.find_trunk_sids(step.params["name"])
+
+    async def recorded(self, step: CarrierStep, made_id: str) -> bool:
+        return await trunk_records(step.params["trunk_id"], twilio_trunk_sid=made_id)
+
+    async def delete(self, clients: CarrierClients, step: CarrierStep, made_id: str) -> None:
+        client = await clients.twilio(step.params["twilio_account_id"])
+        await client.delete_trunk(made_id)
 
 
-@undoes("twilio.add_origination_url")
-@undoes("twilio.attach_credential_list")
-async def _undo_trunk_part(_clients: CarrierClients, _step: CarrierStep) -> None:
-    # Parts of a trunk this attempt created: they go with the trunk, or stay with it when its row records it.
-    return None
+class AddOriginationUrl(Kept):
+    """Twilio sends the trunk's inbound calls to LiveKit's SIP endpoint."""
+
+    name = "twilio.add_origination_url"
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> str:
+        client = await clients.twilio(step.params["twilio_account_id"])
+        return await client.add_origination_url(step.params["trunk_sid"], clients.services.livekit_sip_uri, "LiveKit")
+
+    def made(self, answer: str) -> Params:
+        return {"origination_url_sid": answer}
 
 
-@undoes("twilio.attach_number")
-async def _undo_attach_number(clients: CarrierClients, step: CarrierStep) -> None:
-    if await _active_row_records(step.owner_id, twilio_phone_number_sid=step.params["number_sid"]):
-        return
-    client = await clients.twilio(step.params["twilio_account_id"])
-    await client.detach_number(step.params["trunk_sid"], step.params["number_sid"])
+class AttachCredentialList(Kept):
+    name = "twilio.attach_credential_list"
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> None:
+        client = await clients.twilio(step.params["twilio_account_id"])
+        await client.attach_credential_list(step.params["trunk_sid"], step.params["credential_list_sid"])
 
 
-@undoes("twilio.buy_number")
-async def _undo_buy_number(clients: CarrierClients, step: CarrierStep) -> None:
-    # A number bought on the platform's account goes back when its wiring fails. It was reserved on
-    # this server, so if the platform account holds it, this step bought it.
-    client = await clients.twilio(step.params["twilio_account_id"])
-    number_sid = step.params.get("number_sid")
-    if step.state is StepState.STARTED:
-        found = await client.find_incoming_number(step.params["e164"])
-        number_sid = found.sid if found else None
-    if number_sid and not await _active_row_records(step.owner_id, twilio_phone_number_sid=number_sid):
-        await client.release_number(number_sid)
+class AttachNumber(Step):
+    """The DID joins the Twilio trunk; settled by detaching it unless its ACTIVE row records it."""
+
+    name = "twilio.attach_number"
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> None:
+        client = await clients.twilio(step.params["twilio_account_id"])
+        await client.attach_number(step.params["trunk_sid"], step.params["number_sid"])
+
+    async def settle(self, clients: CarrierClients, step: CarrierStep) -> None:
+        if await active_row_records(step.owner_id, twilio_phone_number_sid=step.params["number_sid"]):
+            return
+        client = await clients.twilio(step.params["twilio_account_id"])
+        await client.detach_number(step.params["trunk_sid"], step.params["number_sid"])
+
+
+class BuyNumber(Step):
+    """A number bought on the platform's account goes back when its wiring fails. It was reserved on this
+    server, so if the platform account holds it, this step bought it."""
+
+    name = "twilio.buy_number"
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> Any:
+        client = await clients.twilio(step.params["twilio_account_id"])
+        return await client.buy_number(step.params["e164"])
+
+    def made(self, answer: Any) -> Params:
+        return {"number_sid": answer.sid}
+
+    async def settle(self, clients: CarrierClients, step: CarrierStep) -> None:
+        client = await clients.twilio(step.params["twilio_account_id"])
+        number_sid = step.params.get("number_sid")
+        if step.state is StepState.STARTED:
+            found = await client.find_incoming_number(step.params["e164"])
+            number_sid = found.sid if found else None
+        if number_sid and not await active_row_records(step.owner_id, twilio_phone_number_sid=number_sid):
+            await client.release_number(number_sid)

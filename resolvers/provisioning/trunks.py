@@ -3,7 +3,7 @@
 Invariants, kept under the trunk's lease:
 - a trunk's carrier side exists exactly while ACTIVE numbers ride it: its LiveKit inbound (outbound)
   trunk while a rider takes inbound (places outbound) calls, and a TWILIO trunk's Twilio trunk and
-  credential list while any rider does. settle_trunk restores this after every arrival and departure:
+  credential list while any rider does. fit_trunk restores this after every arrival and departure:
   an activation, an undone import, a delete.
 - a Twilio side is complete once its origination URL is recorded; a partial one has no riders and is
   torn down before it is built again.
@@ -11,14 +11,17 @@ Invariants, kept under the trunk's lease:
 
 from __future__ import annotations
 
-from models import PhoneNumber, SipTrunk
-from models.enums import PhoneNumberSource, SipTrunkDirection, SipTrunkProvider
-from resolvers.provisioning.steps import CarrierClients, other_riders, unless_gone
-from resolvers.provisioning.journal import Journal
-from resolvers.services import Services
+from typing import TYPE_CHECKING
 
-LIVEKIT_TRUNK_NAME = "trunkline {trunk_id}"  # plus the attempt's tag (Journal.create)
-DISPATCH_RULE_NAME = "trunkline {phone_number_id}"
+from models import PhoneNumber, SipTrunk
+from models.enums import PhoneNumberSource, PhoneNumberStatus, SipTrunkDirection, SipTrunkProvider
+from resolvers.provisioning import steps
+from resolvers.provisioning.clients import CarrierClients
+from resolvers.provisioning.steps import unless_gone
+
+if TYPE_CHECKING:
+    from resolvers.provisioning.journal import Journal
+
 ATTACHED_AT_TWILIO = (PhoneNumberSource.TWILIO, PhoneNumberSource.TWILIO_PURCHASED)  # caller IDs are not
 
 
@@ -30,79 +33,45 @@ def carries_outbound(trunk: SipTrunk) -> bool:
     return trunk.direction in (SipTrunkDirection.OUTBOUND, SipTrunkDirection.BOTH)
 
 
-def _auth(trunk: SipTrunk, services: Services) -> dict[str, str | None]:
-    password = services.secrets.decrypt(trunk.auth_password_encrypted) if trunk.auth_password_encrypted else None
-    return {"auth_username": trunk.auth_username if password else None, "auth_password": password}
-
-
-async def add_inbound_number(journal: Journal, trunk: SipTrunk, e164: str, services: Services) -> None:
-    """Let LiveKit accept calls to e164 over this trunk."""
-    livekit = services.livekit
+async def add_inbound_number(journal: Journal, trunk: SipTrunk, e164: str) -> None:
+    """Let LiveKit accept calls to e164 over this trunk: its inbound side is made with its first number."""
     if trunk.livekit_inbound_trunk_id:
-        lk_trunk_id = trunk.livekit_inbound_trunk_id
-        await journal.step(
-            "livekit.add_inbound_number",
-            {"trunk_id": trunk.id, "livekit_trunk_id": lk_trunk_id, "e164": e164},
-            lambda: livekit.change_inbound_trunk_numbers(lk_trunk_id, add=[e164]),
-        )
+        params = {"trunk_id": trunk.id, "livekit_trunk_id": trunk.livekit_inbound_trunk_id, "e164": e164}
+        await journal.take(steps.AddInboundNumber, params)
         return
-    # Twilio cannot send digest auth on origination, so the shared trunk admits by number alone.
-    extra = {} if trunk.provider == SipTrunkProvider.TWILIO else {
-        "allowed_addresses": list(trunk.allowed_addresses or []), **_auth(trunk, services)
-    }
-    created = await journal.create(
-        "livekit.create_inbound_trunk",
-        {"trunk_id": trunk.id, "e164": e164},
-        LIVEKIT_TRUNK_NAME.format(trunk_id=trunk.id),
-        lambda name: livekit.create_inbound_trunk(name, [e164], **extra),
-        lambda made: {"livekit_trunk_id": made},
-    )
+    created = await journal.take(steps.CreateInboundTrunk, {"trunk_id": trunk.id, "e164": e164}, trunk=trunk)
     trunk.livekit_inbound_trunk_id = created
     await SipTrunk.filter(id=trunk.id).update(livekit_inbound_trunk_id=created)
 
 
-async def add_outbound_number(journal: Journal, trunk: SipTrunk, e164: str, services: Services) -> None:
-    """Let LiveKit place calls from e164 over this trunk."""
-    livekit = services.livekit
+async def add_outbound_number(journal: Journal, trunk: SipTrunk, e164: str) -> None:
+    """Let LiveKit place calls from e164 over this trunk: its outbound side is made with its first number."""
     if trunk.livekit_outbound_trunk_id:
-        lk_trunk_id = trunk.livekit_outbound_trunk_id
-        await journal.step(
-            "livekit.add_outbound_number",
-            {"trunk_id": trunk.id, "livekit_trunk_id": lk_trunk_id, "e164": e164},
-            lambda: livekit.change_outbound_trunk_numbers(lk_trunk_id, add=[e164]),
-        )
+        params = {"trunk_id": trunk.id, "livekit_trunk_id": trunk.livekit_outbound_trunk_id, "e164": e164}
+        await journal.take(steps.AddOutboundNumber, params)
         return
-    if trunk.provider == SipTrunkProvider.TWILIO:
-        address, transport = trunk.twilio_domain_name, "auto"
-    else:
-        address, transport = trunk.sip_address, trunk.transport.lower()
-    created = await journal.create(
-        "livekit.create_outbound_trunk",
-        {"trunk_id": trunk.id, "e164": e164},
-        LIVEKIT_TRUNK_NAME.format(trunk_id=trunk.id),
-        lambda name: livekit.create_outbound_trunk(name, address, [e164], transport=transport, **_auth(trunk, services)),
-        lambda made: {"livekit_trunk_id": made},
-    )
+    created = await journal.take(steps.CreateOutboundTrunk, {"trunk_id": trunk.id, "e164": e164}, trunk=trunk)
     trunk.livekit_outbound_trunk_id = created
     await SipTrunk.filter(id=trunk.id).update(livekit_outbound_trunk_id=created)
 
 
-async def create_dispatch_rule(journal: Journal, number: PhoneNumber, agent_id: str, services: Services,
-                               trunk: SipTrunk | None = None) -> str:
-    """Route calls to the number to the agent (LiveKit dispatches the worker named by the agent's id)."""
+async def create_dispatch_rule(journal: Journal, number: PhoneNumber, agent_id: str, trunk: SipTrunk | None = None) -> str:
+    """Route calls to the number to the agent, over the trunk's inbound side when it has one."""
     trunk_ids = [trunk.livekit_inbound_trunk_id] if trunk and trunk.livekit_inbound_trunk_id else []
-    return await journal.create(
-        "livekit.create_dispatch_rule",
-        {"e164": number.e164, "agent_id": agent_id},
-        DISPATCH_RULE_NAME.format(phone_number_id=number.id),
-        lambda name: services.livekit.create_dispatch_rule(
-            name, agent_name=agent_id, numbers=[number.e164], trunk_ids=trunk_ids
-        ),
-        lambda rule_id: {"rule_id": rule_id},
-    )
+    params = {"e164": number.e164, "agent_id": agent_id, "livekit_trunk_ids": trunk_ids}
+    return await journal.take(steps.CreateDispatchRule, params)
 
 
-async def settle_trunk(clients: CarrierClients, trunk_id: str, leaving: PhoneNumber | None = None) -> None:
+async def other_riders(trunk_id: str, number_id: str, direction: str | None = None) -> bool:
+    """Whether an ACTIVE number other than `number_id` rides the trunk (in that direction)."""
+    capabilities = await PhoneNumber.filter(trunk_id=trunk_id, status=PhoneNumberStatus.ACTIVE).exclude(
+        id=number_id
+    ).values_list("capabilities", flat=True)
+    wanted = direction.upper() if direction else None
+    return any(wanted is None or wanted in caps for caps in capabilities)
+
+
+async def fit_trunk(clients: CarrierClients, trunk_id: str, leaving: PhoneNumber | None = None) -> None:
     """Fit the trunk's carrier side to its ACTIVE riders other than `leaving`, whose number comes off the
     sides that stay; the caller holds the trunk's lease. Every call is safe to repeat."""
     trunk = await SipTrunk.get_or_none(id=trunk_id)

@@ -1,9 +1,89 @@
-"""Removing what nothing refers to any more: a Twilio account's stored credentials and its empty trunk row."""
+"""A workspace's record of a Twilio account (its credentials, encrypted) and the one shared trunk row per
+account: made by the first import from the account, removed when nothing refers to them any more."""
+
+from __future__ import annotations
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from models import PhoneNumber, SipTrunk, TwilioAccount
+from models.enums import SipTrunkDirection, SipTrunkProvider
+from providers.redact import mask_sid
+from resolvers.provisioning.leases import LeaseBusy
+from resolvers.services import Services, TwilioCredentials
 
+
+async def remember_account(workspace_id: str, credentials: TwilioCredentials, services: Services) -> TwilioAccount:
+    """The workspace's record of the account; a new token replaces the stored one once Twilio accepted it."""
+    token = credentials.auth_token
+    for _ in range(5):
+        account = await TwilioAccount.get_or_none(workspace_id=workspace_id, account_sid=credentials.account_sid)
+        if account is not None:
+            break
+        try:
+            async with in_transaction():
+                return await TwilioAccount.create(
+                    workspace_id=workspace_id,
+                    account_sid=credentials.account_sid,
+                    auth_token_encrypted=services.secrets.encrypt(token),
+                )
+        except IntegrityError:  # a concurrent import recorded it first (and a tidy may remove it again): look again
+            continue
+    else:
+        raise LeaseBusy(f"Twilio account {mask_sid(credentials.account_sid)}")
+    if services.secrets.decrypt(account.auth_token_encrypted) != token:
+        account.auth_token_encrypted = services.secrets.encrypt(token)
+        await account.save(update_fields=["auth_token_encrypted", "updated_at"])
+    return account
+
+
+async def link_account(number: PhoneNumber, credentials: TwilioCredentials, services: Services) -> TwilioAccount:
+    """Record the account on the number; from then on no tidy removes it."""
+    for _ in range(5):
+        account = await remember_account(number.workspace_id, credentials, services)
+        try:
+            await PhoneNumber.filter(id=number.id).update(twilio_account_id=account.id)
+        except IntegrityError:  # tidied between our read and our write
+            continue
+        number.twilio_account_id = account.id
+        return account
+    raise LeaseBusy(f"Twilio account {mask_sid(credentials.account_sid)}")
+
+
+async def shared_trunk_for(account: TwilioAccount) -> SipTrunk | None:
+    """The one trunk row per Twilio account (None if it was just tidied away); its carrier side is built
+    under its lease."""
+    trunk = await SipTrunk.get_or_none(twilio_account_id=account.id)
+    if trunk is not None:
+        return trunk
+    try:
+        async with in_transaction():
+            return await SipTrunk.create(
+                workspace_id=account.workspace_id,
+                name=f"Twilio {mask_sid(account.account_sid)}",
+                provider=SipTrunkProvider.TWILIO,
+                direction=SipTrunkDirection.BOTH,
+                twilio_account=account,
+            )
+    except IntegrityError:  # made concurrently
+        return await SipTrunk.get_or_none(twilio_account_id=account.id)
+
+
+async def link_to_shared_trunk(number: PhoneNumber, credentials: TwilioCredentials, services: Services) -> tuple[TwilioAccount, SipTrunk]:
+    """Record the account and its shared trunk on the number. A failed import elsewhere may tidy away an
+    unused trunk row between our read and our write; the foreign key refuses, and we look again."""
+    account = await link_account(number, credentials, services)
+    for _ in range(5):
+        trunk = await shared_trunk_for(account)
+        if trunk is None:
+            continue
+        try:
+            await PhoneNumber.filter(id=number.id).update(trunk_id=trunk.id)
+        except IntegrityError:
+            continue
+        number.trunk_id = trunk.id
+        return account, trunk
+    raise LeaseBusy(f"shared trunk of {mask_sid(credentials.account_sid)}")
 
 async def tidy_twilio_account(twilio_account_id: str) -> None:
     """Delete the account's shared-trunk row once it has no numbers and nothing at the carriers,

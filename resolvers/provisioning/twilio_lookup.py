@@ -14,7 +14,7 @@ from providers.twilio import CallerId, IncomingNumber
 from resolvers.carrier_failure import NOTHING_CHANGED, carrier_failed
 from resolvers.provisioning.concurrently import concurrently
 from resolvers.outcomes import CarrierFailed, FieldProblem, Invalid
-from resolvers.services import Services
+from resolvers.services import Services, TwilioCredentials
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,8 @@ class TwilioHolding:
     caller_id: CallerId | None
 
 
-async def look_up(e164: str, credentials, services: Services) -> TwilioHolding | Invalid | CarrierFailed:
-    client = services.twilio_account(credentials.account_sid, credentials.auth_token)
+async def look_up(e164: str, credentials: TwilioCredentials, services: Services) -> TwilioHolding | Invalid | CarrierFailed:
+    client = services.twilio_account(credentials)
     try:
         did, caller_id = await concurrently(client.find_incoming_number(e164), client.find_caller_id(e164))
     except CredentialsRejected:

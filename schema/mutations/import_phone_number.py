@@ -7,8 +7,9 @@ from strawberry.types import Info
 
 import models
 from models.enums import PhoneNumberSource as StoredSource
-from resolvers.import_phone_number import ImportRequest, TwilioCredentials
+from resolvers.import_phone_number import ImportRequest
 from resolvers.import_phone_number import import_phone_number as import_use_case
+from resolvers.services import TwilioCredentials
 from schema.context import current_workspace
 from schema.enums import PhoneNumberSource
 from schema.errors import PaymentRequiredError, ProviderError, ValidationError
