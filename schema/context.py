@@ -29,7 +29,7 @@ class Context:
         self.loaders = Loaders(self.workspace.id if self.workspace else "")
 
 
-def current_workspace(info: Info) -> Workspace:
+def current_workspace(info: Info[Context, None]) -> Workspace:
     workspace = info.context.workspace
     if workspace is None:
         raise NoWorkspace("this operation needs an API key")

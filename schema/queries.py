@@ -8,7 +8,7 @@ from models.ids import prefix_of
 from providers.errors import ProviderFailure
 from resolvers import agents, available_numbers, phone_numbers, sip_trunks
 from resolvers.outcomes import InvalidArgument
-from schema.context import current_workspace
+from schema.context import Context, current_workspace
 from schema.enums import PhoneNumberSource
 from schema.results import argument_error, carrier_error
 from schema.types import (
@@ -27,7 +27,7 @@ from schema.types import (
 @strawberry.type(description="Reads. Every field sees only the API key's workspace.")
 class Query:
     @strawberry.field(description="Any object by its prefixed id; null when it is not in this workspace.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
         workspace_id = current_workspace(info).id
         match prefix_of(id):
             case "phone":
@@ -42,18 +42,18 @@ class Query:
         return None
 
     @strawberry.field(description="The workspace the API key acts for.")
-    def workspace(self, info: Info) -> Workspace:
+    def workspace(self, info: Info[Context, None]) -> Workspace:
         return Workspace.from_row(current_workspace(info))
 
     @strawberry.field(description="A number by id; null for an unknown id, a legacy UUID, or another workspace's number.")
-    async def phone_number(self, info: Info, id: strawberry.ID) -> PhoneNumber | None:
+    async def phone_number(self, info: Info[Context, None], id: strawberry.ID) -> PhoneNumber | None:
         row = await phone_numbers.get_phone_number(current_workspace(info).id, id)
         return PhoneNumber.from_row(row) if row else None
 
     @strawberry.field(description="The workspace's numbers, oldest first, in pages of at most 100.")
     async def phone_numbers(
         self,
-        info: Info,
+        info: Info[Context, None],
         first: int | None = 50,
         after: str | None = None,
         source: PhoneNumberSource | None = None,
@@ -77,21 +77,21 @@ class Query:
         )
 
     @strawberry.field(description="An agent by id; null when it is not in this workspace.")
-    async def agent(self, info: Info, id: strawberry.ID) -> Agent | None:
+    async def agent(self, info: Info[Context, None], id: strawberry.ID) -> Agent | None:
         row = await agents.get_agent(current_workspace(info).id, id)
         return Agent.from_row(row) if row else None
 
     @strawberry.field(description="The workspace's agents, oldest first.")
-    async def agents(self, info: Info) -> list[Agent]:
+    async def agents(self, info: Info[Context, None]) -> list[Agent]:
         return [Agent.from_row(row) for row in await agents.list_agents(current_workspace(info).id)]
 
     @strawberry.field(description="A SIP trunk by id; null when it is not in this workspace.")
-    async def sip_trunk(self, info: Info, id: strawberry.ID) -> SipTrunk | None:
+    async def sip_trunk(self, info: Info[Context, None], id: strawberry.ID) -> SipTrunk | None:
         row = await sip_trunks.get_sip_trunk(current_workspace(info).id, id)
         return SipTrunk.from_row(row) if row else None
 
     @strawberry.field(description="The workspace's SIP trunks, oldest first.")
-    async def sip_trunks(self, info: Info) -> list[SipTrunk]:
+    async def sip_trunks(self, info: Info[Context, None]) -> list[SipTrunk]:
         return [SipTrunk.from_row(row) for row in await sip_trunks.list_sip_trunks(current_workspace(info).id)]
 
     @strawberry.field(
@@ -100,7 +100,7 @@ class Query:
     )
     async def available_phone_numbers(
         self,
-        info: Info,
+        info: Info[Context, None],
         source: PhoneNumberSource | None = PhoneNumberSource.TWILIO_PURCHASED,
         area_code: str | None = None,
         limit: int | None = 20,

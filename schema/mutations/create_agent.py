@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 import models
 from resolvers.agents import create_agent as create_agent_use_case
-from schema.context import current_workspace
+from schema.context import Context, current_workspace
 from schema.errors import ValidationError
 from schema.results import to_error
 from schema.types import Agent
@@ -31,7 +31,7 @@ CreateAgentResult = Annotated[
 ]
 
 
-async def create_agent(info: Info, input: CreateAgentInput) -> CreateAgentResult:
+async def create_agent(info: Info[Context, None], input: CreateAgentInput) -> CreateAgentResult:
     outcome = await create_agent_use_case(current_workspace(info).id, input.name)
     if isinstance(outcome, models.Agent):
         return CreateAgentSuccess(agent=Agent.from_row(outcome))

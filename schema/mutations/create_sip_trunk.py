@@ -10,7 +10,7 @@ from models.enums import SipTransport as StoredTransport
 from models.enums import SipTrunkDirection as StoredDirection
 from resolvers.create_sip_trunk import SipTrunkRequest
 from resolvers.create_sip_trunk import create_sip_trunk as create_use_case
-from schema.context import current_workspace
+from schema.context import Context, current_workspace
 from schema.enums import SipTransport, SipTrunkDirection
 from schema.errors import PaymentRequiredError, ProviderError, ValidationError
 from schema.results import to_error
@@ -48,7 +48,7 @@ CreateSipTrunkResult = Annotated[
 ]
 
 
-async def create_sip_trunk(info: Info, input: CreateSipTrunkInput) -> CreateSipTrunkResult:
+async def create_sip_trunk(info: Info[Context, None], input: CreateSipTrunkInput) -> CreateSipTrunkResult:
     request = SipTrunkRequest(
         name=input.name,
         direction=StoredDirection(input.direction.value),

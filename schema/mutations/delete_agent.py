@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.agents import delete_agent as delete_use_case
-from schema.context import current_workspace
+from schema.context import Context, current_workspace
 from schema.errors import NotFoundError, ValidationError
 from schema.results import to_error
 
@@ -26,7 +26,7 @@ DeleteAgentResult = Annotated[
 ]
 
 
-async def delete_agent(info: Info, id: strawberry.ID) -> DeleteAgentResult:
+async def delete_agent(info: Info[Context, None], id: strawberry.ID) -> DeleteAgentResult:
     outcome = await delete_use_case(current_workspace(info).id, id)
     if isinstance(outcome, str):
         return DeleteAgentSuccess(deleted_agent_id=strawberry.ID(outcome))

@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.delete_phone_number import delete_phone_number as delete_use_case
-from schema.context import current_workspace
+from schema.context import Context, current_workspace
 from schema.errors import NotFoundError, ProviderError
 from schema.results import to_error
 
@@ -27,7 +27,7 @@ DeletePhoneNumberResult = Annotated[
 ]
 
 
-async def delete_phone_number(info: Info, id: strawberry.ID) -> DeletePhoneNumberResult:
+async def delete_phone_number(info: Info[Context, None], id: strawberry.ID) -> DeletePhoneNumberResult:
     outcome = await delete_use_case(current_workspace(info).id, id, info.context.services)
     if isinstance(outcome, str):
         return DeletePhoneNumberSuccess(deleted_id=strawberry.ID(outcome))

@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.delete_sip_trunk import delete_sip_trunk as delete_use_case
-from schema.context import current_workspace
+from schema.context import Context, current_workspace
 from schema.errors import NotFoundError, ProviderError, ValidationError
 from schema.results import to_error
 
@@ -26,7 +26,7 @@ DeleteSipTrunkResult = Annotated[
 ]
 
 
-async def delete_sip_trunk(info: Info, id: strawberry.ID) -> DeleteSipTrunkResult:
+async def delete_sip_trunk(info: Info[Context, None], id: strawberry.ID) -> DeleteSipTrunkResult:
     outcome = await delete_use_case(current_workspace(info).id, id, info.context.services)
     if isinstance(outcome, str):
         return DeleteSipTrunkSuccess(deleted_id=strawberry.ID(outcome))

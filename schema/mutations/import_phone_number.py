@@ -10,7 +10,7 @@ from models.enums import PhoneNumberSource as StoredSource
 from resolvers.import_phone_number import ImportRequest
 from resolvers.import_phone_number import import_phone_number as import_use_case
 from resolvers.services import TwilioCredentials
-from schema.context import current_workspace
+from schema.context import Context, current_workspace
 from schema.enums import PhoneNumberSource
 from schema.errors import PaymentRequiredError, ProviderError, ValidationError
 from schema.results import to_error
@@ -51,7 +51,7 @@ ImportPhoneNumberResult = Annotated[
 ]
 
 
-async def import_phone_number(info: Info, input: ImportPhoneNumberInput) -> ImportPhoneNumberResult:
+async def import_phone_number(info: Info[Context, None], input: ImportPhoneNumberInput) -> ImportPhoneNumberResult:
     credentials = TwilioCredentials(input.twilio.account_sid, input.twilio.auth_token) if input.twilio else None
     request = ImportRequest(
         e164=input.e164,

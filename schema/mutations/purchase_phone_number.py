@@ -8,7 +8,7 @@ from strawberry.types import Info
 import models
 from resolvers.purchase_phone_number import PurchaseRequest
 from resolvers.purchase_phone_number import purchase_phone_number as purchase_use_case
-from schema.context import current_workspace
+from schema.context import Context, current_workspace
 from schema.errors import PaymentRequiredError, ProviderError, ValidationError
 from schema.results import to_error
 from schema.types import PhoneNumber
@@ -34,7 +34,7 @@ PurchasePhoneNumberResult = Annotated[
 ]
 
 
-async def purchase_phone_number(info: Info, input: PurchasePhoneNumberInput) -> PurchasePhoneNumberResult:
+async def purchase_phone_number(info: Info[Context, None], input: PurchasePhoneNumberInput) -> PurchasePhoneNumberResult:
     request = PurchaseRequest(e164=input.e164, label=input.label, agent_id=input.agent_id)
     outcome = await purchase_use_case(current_workspace(info).id, request, info.context.services)
     if isinstance(outcome, models.PhoneNumber):

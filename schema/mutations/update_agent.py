@@ -8,7 +8,7 @@ from strawberry.types import Info
 import models
 from resolvers.agents import update_agent as update_use_case
 from resolvers.outcomes import KEEP
-from schema.context import current_workspace
+from schema.context import Context, current_workspace
 from schema.errors import NotFoundError, ValidationError
 from schema.results import to_error
 from schema.types import Agent
@@ -35,7 +35,7 @@ UpdateAgentResult = Annotated[
 ]
 
 
-async def update_agent(info: Info, input: UpdateAgentInput) -> UpdateAgentResult:
+async def update_agent(info: Info[Context, None], input: UpdateAgentInput) -> UpdateAgentResult:
     name = KEEP if input.name is strawberry.UNSET else input.name
     outcome = await update_use_case(current_workspace(info).id, input.id, name)
     if isinstance(outcome, models.Agent):

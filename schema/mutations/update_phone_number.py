@@ -9,7 +9,7 @@ import models
 from resolvers.outcomes import KEEP
 from resolvers.update_phone_number import UpdateRequest
 from resolvers.update_phone_number import update_phone_number as update_use_case
-from schema.context import current_workspace
+from schema.context import Context, current_workspace
 from schema.errors import NotFoundError, ProviderError, ValidationError
 from schema.results import to_error
 from schema.types import PhoneNumber
@@ -41,7 +41,7 @@ def _given(value):
     return KEEP if value is strawberry.UNSET else value
 
 
-async def update_phone_number(info: Info, input: UpdatePhoneNumberInput) -> UpdatePhoneNumberResult:
+async def update_phone_number(info: Info[Context, None], input: UpdatePhoneNumberInput) -> UpdatePhoneNumberResult:
     request = UpdateRequest(id=input.id, label=_given(input.label), agent_id=_given(input.agent_id))
     outcome = await update_use_case(current_workspace(info).id, request, info.context.services)
     if isinstance(outcome, models.PhoneNumber):
