@@ -1,4 +1,5 @@
-"""GraphQL enums. Their names match the stored values in models.enums, so conversion is by name."""
+"""GraphQL enums. Each member's value is the value models.enums stores, so either converts to the other by
+value: SipTrunkProvider(row.provider) on the way out, StoredSource(source.value) on the way in."""
 
 from enum import Enum
 

@@ -21,6 +21,9 @@ from schema.errors import (
     ValidationError,
 )
 
+# A CarrierFailed names its carrier as providers/ do.
+CARRIERS: dict[str, Provider] = {"twilio": Provider.TWILIO, "livekit": Provider.LIVEKIT}
+
 
 def to_error(outcome: Failure) -> ValidationError | PaymentRequiredError | ProviderError | NotFoundError:
     match outcome:
@@ -33,7 +36,7 @@ def to_error(outcome: Failure) -> ValidationError | PaymentRequiredError | Provi
         case LimitReached(code=code, limit=limit, current=current, message=message):
             return PaymentRequiredError(message=message, code=code, limit=limit, current=current)
         case CarrierFailed(provider=provider, code=code, message=message, retryable=retryable):
-            return ProviderError(message=message, code=code, provider=Provider[provider.upper()], retryable=retryable)
+            return ProviderError(message=message, code=code, provider=CARRIERS[provider], retryable=retryable)
         case Missing(id=missing_id, message=message):
             return NotFoundError(message=message, code="NOT_FOUND", id=missing_id)
     raise TypeError(f"not a failure outcome: {outcome!r}")

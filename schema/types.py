@@ -10,7 +10,7 @@ from strawberry.types import Info
 import models
 from resolvers.workspaces import count_slot_holders
 from schema import enums
-from schema.context import current_workspace
+from schema.context import Context, current_workspace
 
 
 @strawberry.interface(description="An object with a prefixed wire id: phone_…, agent_… or trunk_….")
@@ -47,10 +47,10 @@ class SipTrunk(Node):
         return cls(
             id=strawberry.ID(row.id),
             name=row.name,
-            provider=enums.SipTrunkProvider[row.provider],
-            direction=enums.SipTrunkDirection[row.direction],
+            provider=enums.SipTrunkProvider(row.provider),
+            direction=enums.SipTrunkDirection(row.direction),
             sip_address=row.sip_address,
-            transport=enums.SipTransport[row.transport],
+            transport=enums.SipTransport(row.transport),
             auth_username=row.auth_username,
             auth_password_set=row.auth_password_encrypted is not None,
             allowed_addresses=list(row.allowed_addresses or []),
@@ -73,12 +73,12 @@ class PhoneNumber(Node):
     livekit_phone_number_id: str | None = strawberry.field(description="LiveKit's PN_… id; source LIVEKIT only.")
 
     @strawberry.field(description="The trunk carrying the number, if any.")
-    async def trunk(self, info: Info) -> SipTrunk | None:
+    async def trunk(self, info: Info[Context, None]) -> SipTrunk | None:
         row = await info.context.loaders.trunk.load(self.trunk_id) if self.trunk_id else None
         return SipTrunk.from_row(row) if row else None
 
     @strawberry.field(description="The agent answering calls, if bound.")
-    async def agent(self, info: Info) -> Agent | None:
+    async def agent(self, info: Info[Context, None]) -> Agent | None:
         row = await info.context.loaders.agent.load(self.agent_id) if self.agent_id else None
         return Agent.from_row(row) if row else None
 
@@ -87,9 +87,9 @@ class PhoneNumber(Node):
         return cls(
             id=strawberry.ID(row.id),
             e164=row.e164,
-            source=enums.PhoneNumberSource[row.source],
-            status=enums.PhoneNumberStatus[row.status],
-            capabilities=[enums.PhoneNumberCapability[c] for c in row.capabilities],
+            source=enums.PhoneNumberSource(row.source),
+            status=enums.PhoneNumberStatus(row.status),
+            capabilities=[enums.PhoneNumberCapability(c) for c in row.capabilities],
             created_at=row.created_at,
             updated_at=row.updated_at,
             label=row.label,
@@ -125,7 +125,7 @@ class Workspace:
     phone_number_limit: int = strawberry.field(description="How many numbers it may hold; 100 unless set otherwise.")
 
     @strawberry.field(description="Numbers that count against the limit: provisioning, active and releasing.")
-    async def phone_number_count(self, info: Info) -> int:
+    async def phone_number_count(self, info: Info[Context, None]) -> int:
         return await count_slot_holders(current_workspace(info).id)
 
     @classmethod
