@@ -1,0 +1,235 @@
+"""Twilio operations on one account: numbers, caller IDs and Elastic SIP trunks.
+
+Each operation is one SDK call (or a few) sent through the account's `AccountTransport`; what it
+sends and how it reads the answer is here, how it travels and fails is in `transport`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from twilio.base import values
+from twilio.rest import Client
+
+from providers.errors import ProviderFailure, Rejected
+from providers.retry import RetryPolicy
+from providers.twilio.transport import AccountTransport
+
+DOMAIN_TAKEN = "21248"
+DOMAIN_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class IncomingNumber:
+    """A number the account holds; `trunk_sid` is set when it is already on a trunk."""
+
+    sid: str
+    phone_number: str
+    trunk_sid: str | None
+
+
+@dataclass(frozen=True)
+class CallerId:
+    """A verified outgoing caller ID of the account."""
+
+    sid: str
+    phone_number: str
+
+
+@dataclass(frozen=True)
+class Trunk:
+    """An Elastic SIP trunk; `domain_name` is its termination host."""
+
+    sid: str
+    domain_name: str
+
+
+@dataclass(frozen=True)
+class AvailableNumber:
+    """A number on offer to buy."""
+
+    phone_number: str
+    locality: str | None
+    region: str | None
+
+
+class TwilioAccountClient:
+    """Twilio operations on one account. Deletes of something already gone succeed."""
+
+    __slots__ = ("_client", "_transport")
+
+    def __init__(self, client: Client, account_sid: str, auth_token: str, *, timeout: float, retry: RetryPolicy):
+        self._client = client
+        self._transport = AccountTransport(account_sid, auth_token, timeout=timeout, retry=retry)
+
+    def __repr__(self) -> str:
+        return f"<TwilioAccountClient {self.masked_sid}>"
+
+    @property
+    def masked_sid(self) -> str:
+        return self._transport.masked_sid
+
+    async def find_incoming_number(self, e164: str) -> IncomingNumber | None:
+        """The account's IncomingPhoneNumber equal to `e164`, or None."""
+        record = await self._find_by_number(
+            "look up IncomingPhoneNumbers",
+            lambda: self._client.incoming_phone_numbers.list_async(phone_number=e164),
+            e164,
+        )
+        return None if record is None else _incoming(record)
+
+    async def find_caller_id(self, e164: str) -> CallerId | None:
+        """The account's verified OutgoingCallerId equal to `e164`, or None."""
+        record = await self._find_by_number(
+            "look up OutgoingCallerIds",
+            lambda: self._client.outgoing_caller_ids.list_async(phone_number=e164),
+            e164,
+        )
+        return None if record is None else CallerId(record.sid, record.phone_number)
+
+    async def create_trunk(self, friendly_name: str) -> Trunk:
+        """Create an Elastic SIP trunk under a fresh random `*.pstn.twilio.com` domain.
+
+        Domains are global at Twilio, so a taken one (21248) is retried with another.
+        """
+        attempts_left = DOMAIN_ATTEMPTS
+        while True:
+            attempts_left -= 1
+            domain_name = f"trunkline-{secrets.token_hex(6)}.pstn.twilio.com"
+            try:
+                record = await self._transport.call(
+                    "create Trunk",
+                    lambda: self._client.trunking.v1.trunks.create_async(
+                        friendly_name=friendly_name, domain_name=domain_name
+                    ),
+                    idempotent=False,
+                )
+            except Rejected as failure:
+                if failure.code != DOMAIN_TAKEN or attempts_left == 0:
+                    raise
+                continue
+            return Trunk(record.sid, record.domain_name)
+
+    async def add_origination_url(self, trunk_sid: str, sip_url: str, friendly_name: str) -> str:
+        """Point the trunk's inbound calls at `sip_url`; returns the OriginationUrl SID."""
+        record = await self._transport.call(
+            "create OriginationUrl",
+            lambda: self._client.trunking.v1.trunks(trunk_sid).origination_urls.create_async(
+                weight=1, priority=1, enabled=True, friendly_name=friendly_name, sip_url=sip_url
+            ),
+            idempotent=False,
+        )
+        return record.sid
+
+    async def create_credential_list(self, friendly_name: str, username: str, password: str) -> str:
+        """Create a CredentialList holding one credential; returns the CredentialList SID.
+
+        If the credential is refused, the new list is deleted again before the failure is raised.
+        """
+        credential_lists = self._client.sip.credential_lists
+        record = await self._transport.call(
+            "create CredentialList",
+            lambda: credential_lists.create_async(friendly_name=friendly_name),
+            idempotent=False,
+        )
+        try:
+            await self._transport.call(
+                "create Credential",
+                lambda: credential_lists(record.sid).credentials.create_async(username=username, password=password),
+                idempotent=False,
+                secret=password,
+            )
+        except ProviderFailure:
+            await self.delete_credential_list(record.sid)
+            raise
+        return record.sid
+
+    async def attach_credential_list(self, trunk_sid: str, cl_sid: str) -> None:
+        """Require the credential list's credentials for calls out through the trunk."""
+        await self._transport.call(
+            "attach CredentialList to Trunk",
+            lambda: self._client.trunking.v1.trunks(trunk_sid).credentials_lists.create_async(
+                credential_list_sid=cl_sid
+            ),
+            idempotent=False,
+        )
+
+    async def delete_credential_list(self, cl_sid: str) -> None:
+        await self._transport.delete(
+            "delete CredentialList", lambda: self._client.sip.credential_lists(cl_sid).delete_async()
+        )
+
+    async def attach_number(self, trunk_sid: str, number_sid: str) -> None:
+        """Route the IncomingPhoneNumber `number_sid` through the trunk."""
+        await self._transport.call(
+            "attach PhoneNumber to Trunk",
+            lambda: self._client.trunking.v1.trunks(trunk_sid).phone_numbers.create_async(
+                phone_number_sid=number_sid
+            ),
+            idempotent=False,
+        )
+
+    async def detach_number(self, trunk_sid: str, number_sid: str) -> None:
+        await self._transport.delete(
+            "detach PhoneNumber from Trunk",
+            lambda: self._client.trunking.v1.trunks(trunk_sid).phone_numbers(number_sid).delete_async(),
+        )
+
+    async def delete_trunk(self, trunk_sid: str) -> None:
+        await self._transport.delete(
+            "delete Trunk", lambda: self._client.trunking.v1.trunks(trunk_sid).delete_async()
+        )
+
+    async def find_trunk_sids(self, friendly_name: str) -> list[str]:
+        """SIDs of the account's trunks called `friendly_name` (to recover a create whose answer never came)."""
+        return await self._sids_named(
+            "list Trunks", lambda: self._client.trunking.v1.trunks.list_async(), friendly_name
+        )
+
+    async def find_credential_list_sids(self, friendly_name: str) -> list[str]:
+        """SIDs of the account's credential lists called `friendly_name`."""
+        return await self._sids_named(
+            "list CredentialLists", lambda: self._client.sip.credential_lists.list_async(), friendly_name
+        )
+
+    async def search_available_numbers(self, area_code: str | None, limit: int) -> list[AvailableNumber]:
+        """US local numbers the account could buy, optionally in one area code."""
+        records = await self._transport.call(
+            "search AvailablePhoneNumbers",
+            lambda: self._client.available_phone_numbers("US").local.list_async(
+                area_code=area_code if area_code else values.unset, limit=limit
+            ),
+            idempotent=True,
+        )
+        return [AvailableNumber(r.phone_number, r.locality, r.region) for r in records]
+
+    async def buy_number(self, e164: str) -> IncomingNumber:
+        """Buy `e164` onto the account."""
+        record = await self._transport.call(
+            "buy IncomingPhoneNumber",
+            lambda: self._client.incoming_phone_numbers.create_async(phone_number=e164),
+            idempotent=False,
+        )
+        return _incoming(record)
+
+    async def release_number(self, number_sid: str) -> None:
+        await self._transport.delete(
+            "release IncomingPhoneNumber", lambda: self._client.incoming_phone_numbers(number_sid).delete_async()
+        )
+
+    async def _find_by_number(self, describe: str, listing: Callable[[], Awaitable[list[Any]]], e164: str) -> Any:
+        """The listed record whose `phone_number` is `e164`, or None."""
+        # Twilio's PhoneNumber filter matches partially, so the exact number is picked here.
+        records = await self._transport.call(describe, listing, idempotent=True)
+        return next((record for record in records if record.phone_number == e164), None)
+
+    async def _sids_named(self, describe: str, listing: Callable[[], Awaitable[list[Any]]], name: str) -> list[str]:
+        records = await self._transport.call(describe, listing, idempotent=True)
+        return [record.sid for record in records if record.friendly_name == name]
+
+
+def _incoming(record: Any) -> IncomingNumber:
+    return IncomingNumber(record.sid, record.phone_number, record.trunk_sid)
