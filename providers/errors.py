@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+
+class Carrier(StrEnum):
+    """Whom a call went to; equal to the lower-case name the carrier clients report failures under."""
+
+    TWILIO = "twilio"
+    LIVEKIT = "livekit"
+
 
 class ProviderFailure(Exception):
     """A carrier call that did not succeed.
@@ -24,7 +33,7 @@ class ProviderFailure(Exception):
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
-        self.provider = provider
+        self.provider = Carrier(provider)
         self.message = message
         self.code = code
         self.status = status

@@ -4,7 +4,15 @@ from tortoise.transactions import in_transaction
 
 from models import Agent, PhoneNumber
 from models.ids import is_valid_id
-from resolvers.outcomes import KEEP, FieldProblem, Invalid, Keep, Missing
+from resolvers.outcomes import (
+    KEEP,
+    ErrorCode,
+    FieldCode,
+    FieldProblem,
+    Invalid,
+    Keep,
+    Missing,
+)
 from resolvers.validation import check_name
 
 
@@ -52,9 +60,9 @@ async def delete_agent(workspace_id: str, agent_id: str) -> str | Missing | Inva
         bound = await PhoneNumber.filter(agent_id=agent.id).using_db(connection).count()
         if bound:
             return Invalid(
-                (FieldProblem("id", "IN_USE", f"{bound} phone number(s) are bound to this agent; unbind them first"),),
+                (FieldProblem("id", FieldCode.IN_USE, f"{bound} phone number(s) are bound to this agent; unbind them first"),),
                 message="The agent is in use.",
-                code="IN_USE",
+                code=ErrorCode.IN_USE,
             )
         await Agent.filter(id=agent.id).using_db(connection).delete()
     return agent.id

@@ -7,7 +7,7 @@ from providers.errors import (
     RateLimited,
     Unavailable,
 )
-from resolvers.outcomes import CarrierFailed
+from resolvers.outcomes import CarrierFailed, ErrorCode
 
 _NAMES = {"twilio": "Twilio", "livekit": "LiveKit"}
 
@@ -21,22 +21,22 @@ def carrier_failed(failure: ProviderFailure, *, after: str = NOTHING_CHANGED) ->
     name = _NAMES.get(failure.provider, failure.provider)
     match failure:
         case ProviderTimeout():
-            code, message = "PROVIDER_TIMEOUT", f"{name} did not answer in time."
+            code, message = ErrorCode.PROVIDER_TIMEOUT, f"{name} did not answer in time."
         case RateLimited():
-            code, message = "PROVIDER_RATE_LIMITED", f"{name} asked us to slow down."
+            code, message = ErrorCode.PROVIDER_RATE_LIMITED, f"{name} asked us to slow down."
         case Unavailable():
-            code, message = "PROVIDER_UNAVAILABLE", f"{name} is unavailable ({failure.message})."
+            code, message = ErrorCode.PROVIDER_UNAVAILABLE, f"{name} is unavailable ({failure.message})."
         case CredentialsRejected():
-            code, message = "PROVIDER_REJECTED", f"{name} refused the platform's credentials."
+            code, message = ErrorCode.PROVIDER_REJECTED, f"{name} refused the platform's credentials."
         case _:
-            code, message = "PROVIDER_REJECTED", f"{name} refused the request: {failure.message}"
+            code, message = ErrorCode.PROVIDER_REJECTED, f"{name} refused the request: {failure.message}"
     return CarrierFailed(provider=failure.provider, code=code, message=message + after, retryable=failure.retryable)
 
 
 def lease_busy(provider: str) -> CarrierFailed:
     return CarrierFailed(
         provider=provider,
-        code="PROVIDER_UNAVAILABLE",
+        code=ErrorCode.PROVIDER_UNAVAILABLE,
         message="Another change to this number or its trunk is still in progress; try again shortly.",
         retryable=True,
     )

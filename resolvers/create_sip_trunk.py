@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from models import SipTrunk, Workspace
 from models.enums import SipTransport, SipTrunkDirection, SipTrunkProvider
-from resolvers.outcomes import FieldProblem, Invalid, LimitReached
+from resolvers.outcomes import ErrorCode, FieldCode, FieldProblem, Invalid, LimitReached
 from resolvers.services import Services
 from resolvers.validation import check_name, check_text
 
@@ -45,7 +45,7 @@ async def create_sip_trunk(workspace_id: str, request: SipTrunkRequest, services
         current = await SipTrunk.filter(workspace_id=workspace.id, provider=SipTrunkProvider.BYOC).using_db(connection).count()
         if current >= SIP_TRUNK_LIMIT:
             return LimitReached(
-                code="SIP_TRUNK_LIMIT_REACHED",
+                code=ErrorCode.SIP_TRUNK_LIMIT_REACHED,
                 limit=SIP_TRUNK_LIMIT,
                 current=current,
                 message=f"The workspace has {current} of its {SIP_TRUNK_LIMIT} SIP trunks; delete one first.",
@@ -77,18 +77,18 @@ def validate(request: SipTrunkRequest) -> tuple[FieldProblem, ...]:
 def _sip_address_problems(address: str | None, direction: SipTrunkDirection) -> tuple[FieldProblem, ...]:
     if not address:
         if direction in (SipTrunkDirection.OUTBOUND, SipTrunkDirection.BOTH):
-            return (FieldProblem("sipAddress", "REQUIRED", "sipAddress is required for OUTBOUND and BOTH trunks"),)
+            return (FieldProblem("sipAddress", FieldCode.REQUIRED, "sipAddress is required for OUTBOUND and BOTH trunks"),)
         return ()
     if problems := check_text(address, "sipAddress"):
         return problems
     if len(address) > SIP_ADDRESS_MAX_LENGTH:
-        return (FieldProblem("sipAddress", "TOO_LONG", f"sipAddress must be at most {SIP_ADDRESS_MAX_LENGTH} characters"),)
+        return (FieldProblem("sipAddress", FieldCode.TOO_LONG, f"sipAddress must be at most {SIP_ADDRESS_MAX_LENGTH} characters"),)
     if not is_sip_host(address):
         message = (
             "sipAddress must be a bare host name or IP with an optional port (1-65535), e.g. sip.example-carrier.com "
             "(no sip: prefix, user, parameters or transport; transport is its own field)"
         )
-        return (FieldProblem("sipAddress", "INVALID_FORMAT", message),)
+        return (FieldProblem("sipAddress", FieldCode.INVALID_FORMAT, message),)
     return ()
 
 
@@ -96,17 +96,17 @@ def _auth_problems(username: str | None, password: str | None) -> tuple[FieldPro
     problems = []
     if bool(username) != bool(password):
         missing = "authPassword" if username else "authUsername"
-        problems.append(FieldProblem(missing, "REQUIRED", "authUsername and authPassword go together"))
+        problems.append(FieldProblem(missing, FieldCode.REQUIRED, "authUsername and authPassword go together"))
     if username:
         if text_problems := check_text(username, "authUsername"):
             problems += text_problems
         elif not _USERNAME.fullmatch(username):
-            problems.append(FieldProblem("authUsername", "INVALID_FORMAT", "authUsername must be 1 to 128 letters, digits or ._~+-"))
+            problems.append(FieldProblem("authUsername", FieldCode.INVALID_FORMAT, "authUsername must be 1 to 128 letters, digits or ._~+-"))
     if password:
         if text_problems := check_text(password, "authPassword"):
             problems += text_problems
         elif not 8 <= len(password) <= 128:
-            problems.append(FieldProblem("authPassword", "INVALID_FORMAT", "authPassword must be 8 to 128 characters"))
+            problems.append(FieldProblem("authPassword", FieldCode.INVALID_FORMAT, "authPassword must be 8 to 128 characters"))
     return tuple(problems)
 
 
@@ -114,7 +114,7 @@ def _allowed_addresses_problems(addresses: tuple[str, ...]) -> tuple[FieldProble
     if len(addresses) > ALLOWED_ADDRESSES_LIMIT:
         # One problem, not one per entry of a list that may be huge.
         message = f"allowedAddresses takes at most {ALLOWED_ADDRESSES_LIMIT} entries, not {len(addresses)}; use CIDR blocks"
-        return (FieldProblem("allowedAddresses", "TOO_MANY", message),)
+        return (FieldProblem("allowedAddresses", FieldCode.TOO_MANY, message),)
     problems = []
     for index, address in enumerate(addresses):
         field_name = f"allowedAddresses.{index}"
@@ -122,7 +122,7 @@ def _allowed_addresses_problems(addresses: tuple[str, ...]) -> tuple[FieldProble
             problems += text_problems
         elif allowed_network(address) is None:
             message = f"{address!r} is not an IP address or CIDR block, e.g. 203.0.113.7 or 203.0.113.0/24"
-            problems.append(FieldProblem(field_name, "INVALID_FORMAT", message))
+            problems.append(FieldProblem(field_name, FieldCode.INVALID_FORMAT, message))
     return tuple(problems)
 
 

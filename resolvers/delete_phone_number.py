@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 
 from models import PhoneNumber
 from models.enums import PhoneNumberSource, PhoneNumberStatus
-from providers.errors import ProviderFailure
+from providers.errors import Carrier, ProviderFailure
 from resolvers.carrier_failure import carrier_failed, lease_busy
-from resolvers.provisioning.leases import LeaseBusy, number_lease
-from resolvers.outcomes import CarrierFailed, Missing
+from resolvers.outcomes import CarrierFailed, ErrorCode, Missing
 from resolvers.phone_numbers import get_phone_number
+from resolvers.provisioning.leases import LeaseBusy, number_lease
 from resolvers.provisioning.release import finish_release
 from resolvers.services import Services
 
@@ -25,7 +25,7 @@ async def delete_phone_number(workspace_id: str, phone_number_id: str, services:
     number = await get_phone_number(workspace_id, phone_number_id)
     if number is None:
         return Missing(phone_number_id)
-    provider = "livekit" if number.source in (PhoneNumberSource.LIVEKIT, PhoneNumberSource.BYOC) else "twilio"
+    provider = Carrier.LIVEKIT if number.source in (PhoneNumberSource.LIVEKIT, PhoneNumberSource.BYOC) else Carrier.TWILIO
     started = await PhoneNumber.filter(
         id=number.id, status__in=(PhoneNumberStatus.ACTIVE, PhoneNumberStatus.RELEASING)
     ).update(status=PhoneNumberStatus.RELEASING, updated_at=datetime.now(UTC))
@@ -34,7 +34,7 @@ async def delete_phone_number(workspace_id: str, phone_number_id: str, services:
             return number.id  # a concurrent delete finished it since we read it
         return CarrierFailed(
             provider=provider,
-            code="PROVIDER_UNAVAILABLE",
+            code=ErrorCode.PROVIDER_UNAVAILABLE,
             message="The number is still being provisioned; try again shortly.",
             retryable=True,
         )

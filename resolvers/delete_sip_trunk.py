@@ -6,20 +6,27 @@ from tortoise.exceptions import IntegrityError
 
 from models import PhoneNumber, SipTrunk
 from models.enums import SipTrunkProvider
-from providers.errors import ProviderFailure
+from providers.errors import Carrier, ProviderFailure
 from resolvers.carrier_failure import carrier_failed, lease_busy
+from resolvers.outcomes import (
+    CarrierFailed,
+    ErrorCode,
+    FieldCode,
+    FieldProblem,
+    Invalid,
+    Missing,
+)
 from resolvers.provisioning.concurrently import concurrently
 from resolvers.provisioning.leases import LeaseBusy, trunk_lease
-from resolvers.outcomes import CarrierFailed, FieldProblem, Invalid, Missing
 from resolvers.services import Services
 from resolvers.sip_trunks import get_sip_trunk
 
 
 def in_use(count: int) -> Invalid:
     return Invalid(
-        (FieldProblem("id", "IN_USE", f"{count} phone number(s) ride this trunk; delete them first"),),
+        (FieldProblem("id", FieldCode.IN_USE, f"{count} phone number(s) ride this trunk; delete them first"),),
         message="The trunk is in use.",
-        code="IN_USE",
+        code=ErrorCode.IN_USE,
     )
 
 
@@ -29,7 +36,7 @@ async def delete_sip_trunk(workspace_id: str, trunk_id: str, services: Services)
         return Missing(trunk_id)
     if trunk.provider != SipTrunkProvider.BYOC:
         return Invalid(
-            (FieldProblem("id", "NOT_ALLOWED", "this trunk is managed by the server; it goes with its last number"),)
+            (FieldProblem("id", FieldCode.NOT_ALLOWED, "this trunk is managed by the server; it goes with its last number"),)
         )
     riders = await PhoneNumber.filter(trunk_id=trunk.id).count()
     if riders:
@@ -51,5 +58,5 @@ async def delete_sip_trunk(workspace_id: str, trunk_id: str, services: Services)
     except ProviderFailure as failure:
         return carrier_failed(failure, after=" The trunk is kept; delete it again to finish.")
     except LeaseBusy:
-        return lease_busy("livekit")
+        return lease_busy(Carrier.LIVEKIT)
     return trunk.id

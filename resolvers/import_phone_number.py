@@ -7,11 +7,25 @@ from functools import wraps
 
 from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberSource, SipTrunkProvider
+from providers.errors import Carrier
 from providers.metrics import IMPORTS
-from resolvers.provisioning import byoc_number, livekit_number, twilio_lookup, twilio_number
-from resolvers.outcomes import CarrierFailed, Failure, FieldProblem, Invalid, LimitReached, Missing
-from resolvers.provisioning.reserved import provision_reserved
+from resolvers.outcomes import (
+    CarrierFailed,
+    Failure,
+    FieldCode,
+    FieldProblem,
+    Invalid,
+    LimitReached,
+    Missing,
+)
+from resolvers.provisioning import (
+    byoc_number,
+    livekit_number,
+    twilio_lookup,
+    twilio_number,
+)
 from resolvers.provisioning.reservation import already_held, reserve_number
+from resolvers.provisioning.reserved import provision_reserved
 from resolvers.services import Services, TwilioCredentials
 from resolvers.validation import (
     check_e164,
@@ -98,17 +112,17 @@ async def provision(
     match request.source:
         case PhoneNumberSource.LIVEKIT:
             return await provision_reserved(
-                number, services, "livekit",
+                number, services, Carrier.LIVEKIT,
                 lambda journal: livekit_number.provision(number, references.agent, journal),
             )
         case PhoneNumberSource.TWILIO:
             return await provision_reserved(
-                number, services, "twilio",
+                number, services, Carrier.TWILIO,
                 lambda journal: twilio_number.provision(number, request.twilio, holding, references.agent, journal),
             )
         case PhoneNumberSource.BYOC:
             return await provision_reserved(
-                number, services, "livekit",
+                number, services, Carrier.LIVEKIT,
                 lambda journal: byoc_number.provision(number, references.trunk, references.agent, journal),
             )
     raise ValueError(f"no provisioning for source {request.source}")
@@ -124,32 +138,32 @@ def validate(request: ImportRequest) -> tuple[FieldProblem, ...]:
     source = request.source
     if source == PhoneNumberSource.TWILIO_PURCHASED:
         problems.append(
-            FieldProblem("source", "NOT_ALLOWED", "numbers on the platform's Twilio account are bought with purchasePhoneNumber")
+            FieldProblem("source", FieldCode.NOT_ALLOWED, "numbers on the platform's Twilio account are bought with purchasePhoneNumber")
         )
     elif source == PhoneNumberSource.VERIFIED_CALLER_ID:
         problems.append(
             FieldProblem(
                 "source",
-                "SERVER_DETERMINED",
+                FieldCode.SERVER_DETERMINED,
                 "VERIFIED_CALLER_ID is set by the server; import the caller ID with source TWILIO",
             )
         )
     elif source == PhoneNumberSource.LIVEKIT and not problems_on(problems, "e164") and region_of(request.e164) != "US":
-        problems.append(FieldProblem("e164", "UNSUPPORTED_COUNTRY", "LiveKit sells US numbers only (+1, region US)"))
+        problems.append(FieldProblem("e164", FieldCode.UNSUPPORTED_COUNTRY, "LiveKit sells US numbers only (+1, region US)"))
 
     if source == PhoneNumberSource.TWILIO:
         if request.twilio is None:
-            problems.append(FieldProblem("twilio", "REQUIRED", "twilio { accountSid authToken } is required for source TWILIO"))
+            problems.append(FieldProblem("twilio", FieldCode.REQUIRED, "twilio { accountSid authToken } is required for source TWILIO"))
         else:
             problems += check_twilio_credentials(request.twilio.account_sid, request.twilio.auth_token)
     elif request.twilio is not None:
-        problems.append(FieldProblem("twilio", "NOT_ALLOWED", "twilio is only for source TWILIO"))
+        problems.append(FieldProblem("twilio", FieldCode.NOT_ALLOWED, "twilio is only for source TWILIO"))
 
     if source == PhoneNumberSource.BYOC:
         if request.trunk_id is None:
-            problems.append(FieldProblem("trunkId", "REQUIRED", "trunkId is required for source BYOC"))
+            problems.append(FieldProblem("trunkId", FieldCode.REQUIRED, "trunkId is required for source BYOC"))
     elif request.trunk_id is not None:
-        problems.append(FieldProblem("trunkId", "NOT_ALLOWED", "trunkId is only for source BYOC"))
+        problems.append(FieldProblem("trunkId", FieldCode.NOT_ALLOWED, "trunkId is only for source BYOC"))
     return tuple(problems)
 
 
@@ -171,6 +185,6 @@ async def load_references(workspace_id: str, request: ImportRequest) -> Referenc
             problems.append(not_found("trunkId", "SIP trunk", request.trunk_id))
         elif trunk.provider != SipTrunkProvider.BYOC:
             problems.append(
-                FieldProblem("trunkId", "NOT_ALLOWED", "this trunk is managed by the server; BYOC takes a trunk you created")
+                FieldProblem("trunkId", FieldCode.NOT_ALLOWED, "this trunk is managed by the server; BYOC takes a trunk you created")
             )
     return Invalid(tuple(problems)) if problems else References(agent=agent, trunk=trunk)

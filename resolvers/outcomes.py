@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Final
+
+from providers.errors import Carrier
 
 
 class Keep:
@@ -16,10 +19,46 @@ class Keep:
 KEEP: Final = Keep()
 
 
+class FieldCode(StrEnum):
+    """What was wrong with one input field (FieldError.code); the schema's description lists these."""
+
+    REQUIRED = "REQUIRED"
+    INVALID_FORMAT = "INVALID_FORMAT"
+    INVALID_NUMBER = "INVALID_NUMBER"
+    INVALID_CHARACTERS = "INVALID_CHARACTERS"  # a control character or an unpaired surrogate
+    TOO_LONG = "TOO_LONG"
+    TOO_MANY = "TOO_MANY"
+    UNSUPPORTED_COUNTRY = "UNSUPPORTED_COUNTRY"
+    NOT_ALLOWED = "NOT_ALLOWED"
+    SERVER_DETERMINED = "SERVER_DETERMINED"
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    IN_USE = "IN_USE"
+    NOT_OWNED = "NOT_OWNED"
+    NOT_AVAILABLE = "NOT_AVAILABLE"
+    CREDENTIALS_REJECTED = "CREDENTIALS_REJECTED"
+    DID_IMPORT_REQUIRED = "DID_IMPORT_REQUIRED"
+    NOT_AGENT_BINDABLE = "NOT_AGENT_BINDABLE"
+
+
+class ErrorCode(StrEnum):
+    """What went wrong as a whole (UserError.code); the schema's description lists these."""
+
+    VALIDATION_FAILED = "VALIDATION_FAILED"
+    IN_USE = "IN_USE"
+    NOT_FOUND = "NOT_FOUND"
+    PHONE_NUMBER_LIMIT_REACHED = "PHONE_NUMBER_LIMIT_REACHED"
+    SIP_TRUNK_LIMIT_REACHED = "SIP_TRUNK_LIMIT_REACHED"
+    PROVIDER_TIMEOUT = "PROVIDER_TIMEOUT"
+    PROVIDER_RATE_LIMITED = "PROVIDER_RATE_LIMITED"
+    PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
+    PROVIDER_REJECTED = "PROVIDER_REJECTED"
+
+
 @dataclass(frozen=True)
 class FieldProblem:
     field: str
-    code: str
+    code: FieldCode
     message: str
 
 
@@ -27,12 +66,12 @@ class FieldProblem:
 class Invalid:
     problems: tuple[FieldProblem, ...]
     message: str = "The input is not valid."
-    code: str = "VALIDATION_FAILED"
+    code: ErrorCode = ErrorCode.VALIDATION_FAILED
 
 
 @dataclass(frozen=True)
 class LimitReached:
-    code: str
+    code: ErrorCode
     limit: int
     current: int
     message: str
@@ -40,8 +79,8 @@ class LimitReached:
 
 @dataclass(frozen=True)
 class CarrierFailed:
-    provider: str  # "twilio" | "livekit"
-    code: str
+    provider: Carrier
+    code: ErrorCode
     message: str
     retryable: bool
 

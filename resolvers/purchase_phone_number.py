@@ -6,21 +6,34 @@ from dataclasses import dataclass
 
 from models import Agent, PhoneNumber
 from models.enums import PhoneNumberSource
-from providers.errors import Rejected
+from providers.errors import Carrier, Rejected
 from providers.twilio import IncomingNumber
+from resolvers.outcomes import (
+    CarrierFailed,
+    ErrorCode,
+    Failure,
+    FieldCode,
+    FieldProblem,
+    Invalid,
+)
 from resolvers.provisioning import steps
 from resolvers.provisioning.journal import Journal
-from resolvers.outcomes import CarrierFailed, Failure, FieldProblem, Invalid
+from resolvers.provisioning.reservation import reserve_number
+from resolvers.provisioning.reserved import provision_reserved
 from resolvers.provisioning.twilio_account import link_account
 from resolvers.provisioning.twilio_number import provision_did
-from resolvers.provisioning.reserved import provision_reserved
-from resolvers.provisioning.reservation import reserve_number
 from resolvers.services import Services
-from resolvers.validation import check_e164, check_id_shape, check_label, not_found, region_of
+from resolvers.validation import (
+    check_e164,
+    check_id_shape,
+    check_label,
+    not_found,
+    region_of,
+)
 
 NOT_CONFIGURED = CarrierFailed(
-    provider="twilio",
-    code="PROVIDER_REJECTED",
+    provider=Carrier.TWILIO,
+    code=ErrorCode.PROVIDER_REJECTED,
     message="Purchasing is not configured on this server (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN).",
     retryable=False,
 )
@@ -40,7 +53,7 @@ async def purchase_phone_number(workspace_id: str, request: PurchaseRequest, ser
         *check_id_shape(request.agent_id, "agent", "agentId"),
     ]
     if not problems and region_of(request.e164) != "US":
-        problems.append(FieldProblem("e164", "UNSUPPORTED_COUNTRY", "only US numbers (+1, region US) can be bought"))
+        problems.append(FieldProblem("e164", FieldCode.UNSUPPORTED_COUNTRY, "only US numbers (+1, region US) can be bought"))
     agent = None
     if request.agent_id and not problems:
         agent = await Agent.get_or_none(id=request.agent_id, workspace_id=workspace_id)
@@ -56,7 +69,7 @@ async def purchase_phone_number(workspace_id: str, request: PurchaseRequest, ser
     )
     if not isinstance(reserved, PhoneNumber):
         return reserved
-    return await provision_reserved(reserved, services, "twilio", lambda journal: _buy_and_wire(reserved, agent, journal, services))
+    return await provision_reserved(reserved, services, Carrier.TWILIO, lambda journal: _buy_and_wire(reserved, agent, journal, services))
 
 
 async def _buy_and_wire(number: PhoneNumber, agent: Agent | None, journal: Journal, services: Services):
@@ -67,6 +80,6 @@ async def _buy_and_wire(number: PhoneNumber, agent: Agent | None, journal: Journ
         bought = await journal.take(steps.BuyNumber, {"twilio_account_id": account.id, "e164": number.e164})
     except Rejected as refused:
         message = f"{number.e164} cannot be bought ({refused.message}); pick one from availablePhoneNumbers"
-        return Invalid((FieldProblem("e164", "NOT_AVAILABLE", message),))
+        return Invalid((FieldProblem("e164", FieldCode.NOT_AVAILABLE, message),))
     await PhoneNumber.filter(id=number.id).update(twilio_phone_number_sid=bought.sid)
     return await provision_did(number, IncomingNumber(bought.sid, bought.phone_number, None), platform, agent, journal)

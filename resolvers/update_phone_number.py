@@ -9,17 +9,24 @@ from tortoise.exceptions import IntegrityError
 
 from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
-from providers.errors import ProviderFailure
+from providers.errors import Carrier, ProviderFailure
 from resolvers.carrier_failure import NOTHING_CHANGED, carrier_failed, lease_busy
+from resolvers.outcomes import (
+    KEEP,
+    CarrierFailed,
+    FieldCode,
+    FieldProblem,
+    Invalid,
+    Keep,
+    Missing,
+)
+from resolvers.phone_numbers import get_phone_number
 from resolvers.provisioning import steps
 from resolvers.provisioning.journal import Journal
 from resolvers.provisioning.leases import LeaseBusy, number_lease
-from resolvers.outcomes import KEEP, CarrierFailed, FieldProblem, Invalid, Keep, Missing
-from resolvers.phone_numbers import get_phone_number
-from resolvers.services import Services
 from resolvers.provisioning.trunks import create_dispatch_rule
+from resolvers.services import Services
 from resolvers.validation import check_id_shape, check_label, not_found
-
 
 UNBIND_PENDING = " The agent is unbound; its LiveKit dispatch rule is removed as soon as LiveKit answers."
 
@@ -43,7 +50,7 @@ async def update_phone_number(workspace_id: str, request: UpdateRequest, service
             problems.append(not_found("agentId", "agent", request.agent_id))
         if PhoneNumberCapability.INBOUND.value not in number.capabilities:
             why = "a verified caller ID places calls only" if number.source == PhoneNumberSource.VERIFIED_CALLER_ID else "the number takes no inbound calls"
-            problems.append(FieldProblem("agentId", "NOT_AGENT_BINDABLE", f"{why}; no agent can answer it"))
+            problems.append(FieldProblem("agentId", FieldCode.NOT_AGENT_BINDABLE, f"{why}; no agent can answer it"))
     if problems:
         return Invalid(tuple(problems))
     if number.status == PhoneNumberStatus.RELEASING or (agent_changes and number.status != PhoneNumberStatus.ACTIVE):
@@ -67,7 +74,7 @@ async def update_phone_number(workspace_id: str, request: UpdateRequest, service
             if request.agent_id != number.agent_id:
                 journal = await Journal.resume(number.id, number.workspace_id, services)
                 if not journal.empty and not await journal.settle(leaving=False):
-                    return lease_busy("livekit")
+                    return lease_busy(Carrier.LIVEKIT)
                 await rebind(journal, number, request.agent_id, changes)
             else:
                 await PhoneNumber.filter(id=number.id).update(**changes, updated_at=datetime.now(UTC))
@@ -76,7 +83,7 @@ async def update_phone_number(workspace_id: str, request: UpdateRequest, service
     except ProviderFailure as failure:
         return carrier_failed(failure, after=UNBIND_PENDING if request.agent_id is None else NOTHING_CHANGED)
     except LeaseBusy:
-        return lease_busy("livekit")
+        return lease_busy(Carrier.LIVEKIT)
     return await _as_now(number.id, request.id)
 
 
@@ -86,7 +93,7 @@ async def _as_now(number_id: str, asked_id: str) -> PhoneNumber | Missing:
 
 def _not_active(number: PhoneNumber) -> Invalid:
     message = f"the number is {number.status.value}; try again when it is ACTIVE"
-    return Invalid((FieldProblem("id", "NOT_ALLOWED", message),))
+    return Invalid((FieldProblem("id", FieldCode.NOT_ALLOWED, message),))
 
 
 async def rebind(journal: Journal, number: PhoneNumber, agent_id: str | None, changes: dict) -> None:

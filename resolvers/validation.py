@@ -7,7 +7,7 @@ import re
 import phonenumbers
 
 from models.ids import is_valid_id
-from resolvers.outcomes import FieldProblem
+from resolvers.outcomes import FieldCode, FieldProblem
 
 LABEL_MAX_LENGTH = 255
 E164_MAX_DIGITS = 15  # ITU-T E.164; phonenumbers also takes some longer national numbers, which the column cannot hold
@@ -31,7 +31,7 @@ def check_text(value: str | None, field: str) -> tuple[FieldProblem, ...]:
         f"{field} must not contain control characters (such as NUL, tab or newline) or unpaired surrogates; "
         f"found U+{ord(found.group()):04X} at character {found.start() + 1}"
     )
-    return (FieldProblem(field, "INVALID_CHARACTERS", message),)
+    return (FieldProblem(field, FieldCode.INVALID_CHARACTERS, message),)
 
 
 def check_e164(value: str, field: str = "e164") -> tuple[FieldProblem, ...]:
@@ -41,19 +41,19 @@ def check_e164(value: str, field: str = "e164") -> tuple[FieldProblem, ...]:
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
-        return (FieldProblem(field, "INVALID_FORMAT", _format_message(field, value)),)
+        return (FieldProblem(field, FieldCode.INVALID_FORMAT, _format_message(field, value)),)
     canonical = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if not phonenumbers.is_valid_number(number):
         return (
-            FieldProblem(field, "INVALID_NUMBER", f"{field} {value!r} is not a valid phone number; expected e.g. {EXAMPLE_E164}"),
+            FieldProblem(field, FieldCode.INVALID_NUMBER, f"{field} {value!r} is not a valid phone number; expected e.g. {EXAMPLE_E164}"),
         )
     if value != canonical:
         # phonenumbers reads any script's digits; we store and compare ASCII ones only.
         how = "with ASCII digits 0-9" if not value.isascii() else "in E.164 form"
-        return (FieldProblem(field, "INVALID_FORMAT", f"{field} must be written {how}: {canonical}"),)
+        return (FieldProblem(field, FieldCode.INVALID_FORMAT, f"{field} must be written {how}: {canonical}"),)
     if len(canonical) - 1 > E164_MAX_DIGITS:
         message = f"{field} {value!r} has {len(canonical) - 1} digits; an E.164 number has at most {E164_MAX_DIGITS}"
-        return (FieldProblem(field, "INVALID_NUMBER", message),)
+        return (FieldProblem(field, FieldCode.INVALID_NUMBER, message),)
     return ()
 
 
@@ -78,7 +78,7 @@ def check_label(label: str | None, field: str = "label") -> tuple[FieldProblem, 
     if problems := check_text(label, field):
         return problems
     if label is not None and len(label) > LABEL_MAX_LENGTH:
-        return (FieldProblem(field, "TOO_LONG", f"{field} must be at most {LABEL_MAX_LENGTH} characters, not {len(label)}"),)
+        return (FieldProblem(field, FieldCode.TOO_LONG, f"{field} must be at most {LABEL_MAX_LENGTH} characters, not {len(label)}"),)
     return ()
 
 
@@ -88,23 +88,23 @@ def check_name(name: str, field: str = "name") -> tuple[FieldProblem, ...]:
         return problems
     stripped = name.strip()
     if not stripped:
-        return (FieldProblem(field, "REQUIRED", f"{field} must not be empty"),)
+        return (FieldProblem(field, FieldCode.REQUIRED, f"{field} must not be empty"),)
     if len(stripped) > NAME_MAX_LENGTH:
-        return (FieldProblem(field, "TOO_LONG", f"{field} must be at most {NAME_MAX_LENGTH} characters, not {len(stripped)}"),)
+        return (FieldProblem(field, FieldCode.TOO_LONG, f"{field} must be at most {NAME_MAX_LENGTH} characters, not {len(stripped)}"),)
     return ()
 
 
 def check_id_shape(value: str | None, prefix: str, field: str) -> tuple[FieldProblem, ...]:
     if value is not None and not is_valid_id(value, prefix):
         return (
-            FieldProblem(field, "INVALID_FORMAT", f"{field} must be {prefix}_ followed by 26 Crockford base32 characters"),
+            FieldProblem(field, FieldCode.INVALID_FORMAT, f"{field} must be {prefix}_ followed by 26 Crockford base32 characters"),
         )
     return ()
 
 
 def not_found(field: str, kind: str, value: str) -> FieldProblem:
     """A reference naming nothing in this workspace; another workspace's id reads exactly the same."""
-    return FieldProblem(field, "NOT_FOUND", f"no {kind} {value} in this workspace")
+    return FieldProblem(field, FieldCode.NOT_FOUND, f"no {kind} {value} in this workspace")
 
 
 def check_twilio_credentials(account_sid: str, auth_token: str, prefix: str = "twilio") -> tuple[FieldProblem, ...]:
@@ -113,10 +113,10 @@ def check_twilio_credentials(account_sid: str, auth_token: str, prefix: str = "t
     if text_problems := check_text(account_sid, sid_field):
         problems += text_problems
     elif not _TWILIO_ACCOUNT_SID.fullmatch(account_sid):
-        problems.append(FieldProblem(sid_field, "INVALID_FORMAT", "accountSid must be AC followed by 32 hexadecimal characters"))
+        problems.append(FieldProblem(sid_field, FieldCode.INVALID_FORMAT, "accountSid must be AC followed by 32 hexadecimal characters"))
     if text_problems := check_text(auth_token, token_field):
         problems += text_problems
     elif not _TWILIO_AUTH_TOKEN.fullmatch(auth_token):
         # Never echo the token back, not even a malformed one.
-        problems.append(FieldProblem(token_field, "INVALID_FORMAT", "authToken must be 32 hexadecimal characters"))
+        problems.append(FieldProblem(token_field, FieldCode.INVALID_FORMAT, "authToken must be 32 hexadecimal characters"))
     return tuple(problems)

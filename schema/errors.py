@@ -2,13 +2,20 @@
 
 import strawberry
 
+from resolvers.outcomes import ErrorCode, FieldCode
 from schema.enums import Provider
+
+
+def listing(codes: type[ErrorCode] | type[FieldCode]) -> str:
+    return ", ".join(code.value for code in codes)
 
 
 @strawberry.interface(description="A problem the client is expected to handle, told apart by code.")
 class UserError:
     message: str = strawberry.field(description="For a person to read; never contains a secret.")
-    code: str = strawberry.field(description="Stable, SCREAMING_SNAKE_CASE; clients branch on it.")
+    code: str = strawberry.field(
+        description=f"Stable, SCREAMING_SNAKE_CASE; clients branch on it. One of {listing(ErrorCode)}."
+    )
 
 
 @strawberry.type(description="One problem with one input field.")
@@ -16,9 +23,7 @@ class FieldError:
     field: str = strawberry.field(description="Input path of the field, e.g. e164 or twilio.authToken.")
     message: str = strawberry.field(description="What was wrong and what was expected.")
     code: str = strawberry.field(
-        description="REQUIRED, INVALID_FORMAT, INVALID_NUMBER, UNSUPPORTED_COUNTRY, NOT_ALLOWED, NOT_FOUND, "
-        "ALREADY_EXISTS, NOT_OWNED, CREDENTIALS_REJECTED, DID_IMPORT_REQUIRED, NOT_AGENT_BINDABLE, TOO_LONG, TOO_MANY, "
-        "INVALID_CHARACTERS (a control character or unpaired surrogate), SERVER_DETERMINED, or another documented code."
+        description=f"One of {listing(FieldCode)}. INVALID_CHARACTERS: a control character or unpaired surrogate."
     )
 
 
@@ -42,7 +47,3 @@ class ProviderError(UserError):
 @strawberry.type(description="No such object in this workspace.")
 class NotFoundError(UserError):
     id: strawberry.ID = strawberry.field(description="The id that was asked for.")
-
-
-def validation_error(field_errors: list[FieldError], message: str = "The input is not valid.") -> ValidationError:
-    return ValidationError(message=message, code="VALIDATION_FAILED", field_errors=field_errors)

@@ -2,10 +2,10 @@
 
 from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberCapability
+from resolvers.outcomes import FieldCode, FieldProblem, Invalid
 from resolvers.provisioning.concurrently import concurrently
 from resolvers.provisioning.journal import Journal
 from resolvers.provisioning.leases import trunk_lease
-from resolvers.outcomes import FieldProblem, Invalid
 from resolvers.provisioning.reservation import activate_number
 from resolvers.provisioning.trunks import (
     add_inbound_number,
@@ -20,7 +20,7 @@ async def provision(number: PhoneNumber, trunk: SipTrunk, agent: Agent | None, j
     inbound, outbound = carries_inbound(trunk), carries_outbound(trunk)
     if agent and not inbound:
         return Invalid(
-            (FieldProblem("agentId", "NOT_AGENT_BINDABLE", f"trunk {trunk.id} is outbound only; no calls reach an agent"),)
+            (FieldProblem("agentId", FieldCode.NOT_AGENT_BINDABLE, f"trunk {trunk.id} is outbound only; no calls reach an agent"),)
         )
     async with trunk_lease(trunk.id) as trunk:
         await concurrently(

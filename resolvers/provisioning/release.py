@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from models import PhoneNumber
 from models.enums import PhoneNumberSource
-from providers.errors import Unavailable
+from providers.errors import Carrier, Unavailable
 from resolvers.provisioning.clients import CarrierClients
 from resolvers.provisioning.concurrently import concurrently
 from resolvers.provisioning.journal import Journal
 from resolvers.provisioning.leases import trunk_lease
-from resolvers.services import Services
-from resolvers.provisioning.twilio_account import tidy_twilio_account
 from resolvers.provisioning.trunks import fit_trunk
+from resolvers.provisioning.twilio_account import tidy_twilio_account
+from resolvers.services import Services
 
 
 async def finish_release(number: PhoneNumber, services: Services) -> None:
@@ -25,7 +25,7 @@ async def finish_release(number: PhoneNumber, services: Services) -> None:
     # A bind interrupted earlier may have left a dispatch rule that the row does not record.
     leftovers = await Journal.resume(number.id, number.workspace_id, services)
     if not leftovers.empty and not await leftovers.settle(leaving=True):
-        raise Unavailable("livekit", "an earlier change to the number is still being settled at LiveKit")
+        raise Unavailable(Carrier.LIVEKIT, "an earlier change to the number is still being settled at LiveKit")
     await release_at_carriers(number, services)
     await PhoneNumber.filter(id=number.id).delete()
     if number.twilio_account_id:

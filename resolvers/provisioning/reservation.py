@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 from models import Agent, PhoneNumber, SipTrunk, Workspace
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from models.phone_number import SLOT_HOLDING_STATUSES
-from resolvers.outcomes import FieldProblem, Invalid, LimitReached
+from resolvers.outcomes import ErrorCode, FieldCode, FieldProblem, Invalid, LimitReached
 from resolvers.validation import not_found
 
 
@@ -25,7 +25,7 @@ async def already_held(workspace_id: str, e164: str, field: str = "e164", *, any
         message = f"{e164} is already in this workspace as {existing.id}"
     else:
         message = f"{e164} is already in use and cannot be imported"
-    return Invalid((FieldProblem(field, "ALREADY_EXISTS", message),))
+    return Invalid((FieldProblem(field, FieldCode.ALREADY_EXISTS, message),))
 
 
 async def reserve_number(
@@ -47,7 +47,7 @@ async def reserve_number(
             # again) or a foreign key (the trunk or agent was deleted after it was looked up).
             if gone := await _references_gone(fields):
                 return gone
-    return Invalid((FieldProblem("e164", "ALREADY_EXISTS", f"{e164} is being imported by another request"),))
+    return Invalid((FieldProblem("e164", FieldCode.ALREADY_EXISTS, f"{e164} is being imported by another request"),))
 
 
 async def _references_gone(fields: dict) -> Invalid | None:
@@ -70,7 +70,7 @@ async def _insert_under_cap(workspace_id: str, e164: str, source: PhoneNumberSou
         )
         if current >= workspace.phone_number_limit:
             return LimitReached(
-                code="PHONE_NUMBER_LIMIT_REACHED",
+                code=ErrorCode.PHONE_NUMBER_LIMIT_REACHED,
                 limit=workspace.phone_number_limit,
                 current=current,
                 message=f"The workspace holds {current} of its {workspace.phone_number_limit} phone numbers; "

@@ -12,7 +12,12 @@ from collections.abc import Awaitable, Callable
 
 from models import PhoneNumber
 from providers.errors import ProviderFailure
-from resolvers.carrier_failure import CLEANUP_PENDING, NOTHING_CHANGED, carrier_failed, lease_busy
+from resolvers.carrier_failure import (
+    CLEANUP_PENDING,
+    NOTHING_CHANGED,
+    carrier_failed,
+    lease_busy,
+)
 from resolvers.outcomes import Failure, Invalid
 from resolvers.provisioning.journal import Journal
 from resolvers.provisioning.leases import LeaseBusy, number_lease

@@ -14,7 +14,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from models import PhoneNumber, SipTrunk
-from models.enums import PhoneNumberSource, PhoneNumberStatus, SipTrunkDirection, SipTrunkProvider
+from models.enums import (
+    PhoneNumberSource,
+    PhoneNumberStatus,
+    SipTrunkDirection,
+    SipTrunkProvider,
+)
 from resolvers.provisioning import steps
 from resolvers.provisioning.clients import CarrierClients
 from resolvers.provisioning.steps import unless_gone

@@ -12,8 +12,8 @@ from providers.errors import CredentialsRejected, ProviderFailure
 from providers.redact import mask_sid
 from providers.twilio import CallerId, IncomingNumber
 from resolvers.carrier_failure import NOTHING_CHANGED, carrier_failed
+from resolvers.outcomes import CarrierFailed, FieldCode, FieldProblem, Invalid
 from resolvers.provisioning.concurrently import concurrently
-from resolvers.outcomes import CarrierFailed, FieldProblem, Invalid
 from resolvers.services import Services, TwilioCredentials
 
 
@@ -31,10 +31,10 @@ async def look_up(e164: str, credentials: TwilioCredentials, services: Services)
         did, caller_id = await concurrently(client.find_incoming_number(e164), client.find_caller_id(e164))
     except CredentialsRejected:
         message = f"Twilio refused the Account SID and Auth Token for {mask_sid(credentials.account_sid)}"
-        return Invalid((FieldProblem("twilio.authToken", "CREDENTIALS_REJECTED", message),))
+        return Invalid((FieldProblem("twilio.authToken", FieldCode.CREDENTIALS_REJECTED, message),))
     except ProviderFailure as failure:
         return carrier_failed(failure, after=NOTHING_CHANGED)
     if did is None and caller_id is None:
         message = f"{e164} is neither a phone number nor a verified caller ID on Twilio account {mask_sid(credentials.account_sid)}"
-        return Invalid((FieldProblem("e164", "NOT_OWNED", message),))
+        return Invalid((FieldProblem("e164", FieldCode.NOT_OWNED, message),))
     return TwilioHolding(did=did, caller_id=caller_id)

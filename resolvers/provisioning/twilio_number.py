@@ -12,7 +12,7 @@ from models import Agent, PhoneNumber, SipTrunk, TwilioAccount
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from providers.redact import mask_sid
 from providers.twilio import CallerId, IncomingNumber
-from resolvers.outcomes import FieldProblem, Invalid
+from resolvers.outcomes import FieldCode, FieldProblem, Invalid
 from resolvers.provisioning import steps
 from resolvers.provisioning.concurrently import concurrently
 from resolvers.provisioning.journal import Journal
@@ -48,7 +48,7 @@ async def provision_did(
     async with trunk_lease(trunk.id) as trunk:
         if did.trunk_sid and did.trunk_sid != trunk.twilio_trunk_sid:
             message = f"{number.e164} is on another Elastic SIP trunk of the Twilio account ({did.trunk_sid}); detach it first"
-            return Invalid((FieldProblem("e164", "NOT_ALLOWED", message),))
+            return Invalid((FieldProblem("e164", FieldCode.NOT_ALLOWED, message),))
         if not twilio_side_complete(trunk):
             await build_twilio_side(trunk, account, journal)
         attach = {"twilio_account_id": account.id, "trunk_sid": trunk.twilio_trunk_sid, "number_sid": did.sid}
@@ -101,7 +101,7 @@ async def provision_caller_id(
     """A verified caller ID rides the outbound side of the trunk a DID import from the same account made."""
     if agent is not None:
         return Invalid(
-            (FieldProblem("agentId", "NOT_AGENT_BINDABLE", "a verified caller ID places calls only; no agent can answer it"),)
+            (FieldProblem("agentId", FieldCode.NOT_AGENT_BINDABLE, "a verified caller ID places calls only; no agent can answer it"),)
         )
     account = await TwilioAccount.get_or_none(workspace_id=number.workspace_id, account_sid=credentials.account_sid)
     trunk = await SipTrunk.get_or_none(twilio_account_id=account.id) if account else None
@@ -130,4 +130,4 @@ def _did_required(number: PhoneNumber, credentials: TwilioCredentials) -> Invali
         f"{number.e164} is a verified caller ID; import a phone number of Twilio account "
         f"{mask_sid(credentials.account_sid)} with source TWILIO first, so it has a trunk to ride"
     )
-    return Invalid((FieldProblem("e164", "DID_IMPORT_REQUIRED", message),))
+    return Invalid((FieldProblem("e164", FieldCode.DID_IMPORT_REQUIRED, message),))
