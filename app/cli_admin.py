@@ -12,6 +12,7 @@ from datetime import datetime
 from app import db
 from app.settings import Settings
 from app.startup import report
+from models import Workspace
 from models.ids import is_valid_id
 
 KEY_SHOWN_ONCE = "the key is shown only now; store it safely"
@@ -118,14 +119,10 @@ def workspace_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def workspace_show(args: argparse.Namespace, settings: Settings) -> int:
-    from models import Workspace
     from resolvers.api_keys import list_api_keys
     from resolvers.workspaces import count_slot_holders
 
-    async def work() -> int:
-        workspace = await _find_workspace(args.workspace_id, Workspace)
-        if workspace is None:
-            return 1
+    async def show(workspace: Workspace) -> None:
         keys = await list_api_keys(workspace.id)
         shown = {
             **_workspace(workspace),
@@ -136,9 +133,8 @@ def workspace_show(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(shown))
         else:
             print("\n".join(f"{name}: {value}" for name, value in shown.items()))
-        return 0
 
-    return run_with_database(settings, work)
+    return _on_workspace(settings, args.workspace_id, show)
 
 
 def workspace_set_limit(args: argparse.Namespace, settings: Settings) -> int:
@@ -160,35 +156,25 @@ def workspace_set_limit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def apikey_create(args: argparse.Namespace, settings: Settings) -> int:
-    from models import Workspace
     from resolvers.api_keys import issue_api_key
 
-    async def work() -> int:
-        workspace = await _find_workspace(args.workspace, Workspace)
-        if workspace is None:
-            return 1
+    async def issue(workspace: Workspace) -> None:
         _print_new_key(workspace, await issue_api_key(workspace), args.json)
-        return 0
 
-    return run_with_database(settings, work)
+    return _on_workspace(settings, args.workspace, issue)
 
 
 def apikey_list(args: argparse.Namespace, settings: Settings) -> int:
-    from models import Workspace
     from resolvers.api_keys import list_api_keys
 
-    async def work() -> int:
-        workspace = await _find_workspace(args.workspace, Workspace)
-        if workspace is None:
-            return 1
+    async def list_keys(workspace: Workspace) -> None:
         keys = [
             {"id": k.id, "prefix": k.prefix, "created_at": _time(k.created_at), "revoked_at": _time(k.revoked_at)}
             for k in await list_api_keys(workspace.id)
         ]
         _print_listing(keys, args.json, _key_line)
-        return 0
 
-    return run_with_database(settings, work)
+    return _on_workspace(settings, args.workspace, list_keys)
 
 
 def apikey_revoke(args: argparse.Namespace, settings: Settings) -> int:
@@ -234,12 +220,18 @@ def _well_formed(workspace_id: str) -> bool:
     return is_valid_id(workspace_id, "ws")
 
 
-async def _find_workspace(workspace_id: str, model):
-    """The workspace, or None after saying on stderr that there is none."""
-    workspace = await model.get_or_none(id=workspace_id) if _well_formed(workspace_id) else None
-    if workspace is None:
-        _no_workspace(workspace_id)
-    return workspace
+def _on_workspace(settings: Settings, workspace_id: str, act: Callable[[Workspace], Awaitable[None]]) -> int:
+    """Run `act` on the workspace: 0 once it is done, 1 after saying on stderr that there is no such workspace."""
+
+    async def work() -> int:
+        workspace = await Workspace.get_or_none(id=workspace_id) if _well_formed(workspace_id) else None
+        if workspace is None:
+            _no_workspace(workspace_id)
+            return 1
+        await act(workspace)
+        return 0
+
+    return run_with_database(settings, work)
 
 
 def _no_workspace(workspace_id: str) -> None:
