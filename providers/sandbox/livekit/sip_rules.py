@@ -1,0 +1,200 @@
+"""LiveKit's checks on SIP trunks and dispatch rules (livekit/protocol livekit/sip.go, sip/sip.go).
+
+Field checks, list updates, and the conflicts a new or changed trunk or rule may not create with
+those the project already has.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Iterable, Iterator
+
+from google.protobuf.message import Message
+from livekit.protocol import sip
+from livekit.protocol.models import ListUpdate
+
+from providers.sandbox.livekit.errors import invalid
+from providers.sandbox.livekit.state import LiveKitState, normalize_number
+
+
+def _check_host(value: str, what: str) -> None:
+    if "transport=" in value:
+        raise invalid(f"{what} should not contain transport parameter")
+    if any(c in value for c in "@;") or value.startswith(("sip:", "sips:")):
+        raise invalid(f"{what} should be a hostname or IP, not SIP URI")
+
+
+def check_inbound(state: LiveKitState, trunk: sip.SIPInboundTrunkInfo, own_id: str = "") -> None:
+    """An inbound trunk's fields, then its conflicts with the others (`own_id` is its id, "" if new)."""
+    if not (trunk.auth_username or trunk.auth_password or trunk.allowed_addresses or trunk.numbers):
+        raise invalid(
+            "for security, one of the fields must be set: AuthUsername+AuthPassword, AllowedAddresses or Numbers"
+        )
+    _check_inbound_conflicts(state, trunk, own_id)
+
+
+def check_outbound(state: LiveKitState, trunk: sip.SIPOutboundTrunkInfo, own_id: str = "") -> None:
+    if not trunk.numbers:
+        raise invalid("no trunk numbers specified")
+    if not trunk.address:
+        raise invalid("no outbound address specified")
+    _check_host(trunk.address, "trunk address")
+    _check_host(trunk.from_host, "from_host")
+
+
+def _check_inbound_conflicts(state: LiveKitState, trunk: sip.SIPInboundTrunkInfo, own_id: str) -> None:
+    """Two inbound trunks without AllowedNumbers may not catch the same called number."""
+    if trunk.allowed_numbers:
+        return
+    mine = [normalize_number(n) for n in trunk.numbers]
+    for other in state.inbound_trunks.values():
+        if other.sip_trunk_id == own_id or other.allowed_numbers:
+            continue
+        theirs = {normalize_number(n) for n in other.numbers}
+        if mine and theirs:
+            shared = [n for n in mine if n in theirs]
+        else:
+            shared = ["<any>"] if not mine and not theirs else []
+        if shared:
+            raise invalid(
+                f'Conflicting inbound SIP Trunks: "{own_id or "<new>"}" and "{other.sip_trunk_id}", '
+                f"using the same number(s) {json.dumps(shared)} without AllowedNumbers set"
+            )
+
+
+def matches_numbers(wanted: Iterable[str], numbers: Iterable[str]) -> bool:
+    """A trunk's `numbers` pass a list filter on `wanted` (either empty passes everything)."""
+    wanted, numbers = {normalize_number(n) for n in wanted}, [normalize_number(n) for n in numbers]
+    return not wanted or not numbers or any(n in wanted for n in numbers)
+
+
+# Updates
+
+
+def _check_list_update(update: ListUpdate) -> None:
+    changes = bool(update.add or update.remove)
+    if update.clear and (changes or update.set):
+        raise invalid("cannot clear and change the list at the same time")
+    if update.set and changes:
+        raise invalid("cannot set and change the list at the same time")
+    if any(not v for v in [*update.set, *update.add, *update.remove]):
+        raise invalid("empty element in the list")
+
+
+def _apply_list_update(current: Any, update: ListUpdate) -> list[str]:
+    """LiveKit's applyListUpdate: clear, else set when non-empty, else remove then add."""
+    if update.clear:
+        return []
+    if update.set:
+        return list(update.set)
+    result = [v for v in current if v not in update.remove]
+    result.extend(v for v in dict.fromkeys(update.add) if v not in result)
+    return result
+
+
+def apply_trunk_update(trunk: Any, update: Any) -> None:
+    """A SIPInboundTrunkUpdate or SIPOutboundTrunkUpdate: list fields by ListUpdate, others when set."""
+    lists = [f.name for f in update.DESCRIPTOR.fields if f.message_type is ListUpdate.DESCRIPTOR]
+    for name in lists:
+        if update.HasField(name):
+            _check_list_update(getattr(update, name))
+    for name in lists:
+        if update.HasField(name):
+            value = _apply_list_update(getattr(trunk, name), getattr(update, name))
+            trunk.ClearField(name)
+            getattr(trunk, name).extend(value)
+    for f in update.DESCRIPTOR.fields:
+        if f.name not in lists and f.message_type is None and update.HasField(f.name):
+            setattr(trunk, f.name, getattr(update, f.name))
+
+
+def apply_rule_update(rule: sip.SIPDispatchRuleInfo, update: sip.SIPDispatchRuleUpdate) -> None:
+    if update.HasField("trunk_ids"):
+        _check_list_update(update.trunk_ids)
+        trunk_ids = _apply_list_update(rule.trunk_ids, update.trunk_ids)
+        del rule.trunk_ids[:]
+        rule.trunk_ids.extend(trunk_ids)
+    if update.HasField("rule"):
+        rule.rule.CopyFrom(update.rule)
+    for name in ("name", "metadata"):
+        if update.HasField(name):
+            setattr(rule, name, getattr(update, name))
+    for key, value in update.attributes.items():
+        if value:
+            rule.attributes[key] = value
+        else:
+            rule.attributes.pop(key, None)
+
+
+def updated(
+    req: Any, current: Message, apply_update: Callable[[Any, Any], None], *, id_field: str, noun: str
+) -> Message:
+    """What an Update* request asks `current` to become (`replace` or `update`), not yet validated.
+
+    A replacement keeps the id (`id_field`) and `created_at` of the `noun` it replaces.
+    """
+    action = req.WhichOneof("action")
+    if action is None:
+        raise invalid("missing or unsupported update action")
+    result = type(current)()
+    if action == "replace":
+        if getattr(req.replace, id_field) not in ("", getattr(req, id_field)):
+            raise invalid(f"{noun} id in the info must be empty or match the id in the update")
+        result.CopyFrom(req.replace)
+        setattr(result, id_field, getattr(current, id_field))
+        result.created_at.CopyFrom(current.created_at)
+    else:
+        result.CopyFrom(current)
+        apply_update(result, req.update)
+    return result
+
+
+# Dispatch rules
+
+
+def _go_quote(text: str) -> str:
+    """Go's %q for the plain strings in LiveKit's messages."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _rule_keys(rule: sip.SIPDispatchRuleInfo) -> Iterator[tuple[str, str, str, str]]:
+    """The (PIN, trunk, caller number, called number) combinations a rule claims.
+
+    An empty list stands for the catch-all "", which collides only with other catch-alls: a rule
+    without trunk ids does not conflict with one for a given trunk (the specific rule wins at call time).
+    """
+    kind = rule.rule.WhichOneof("rule")
+    if kind is None:
+        raise invalid("missing rule")
+    pin = getattr(rule.rule, kind).pin
+    for trunk in rule.trunk_ids or [""]:
+        for caller in rule.inbound_numbers or [""]:
+            for called in rule.numbers or [""]:
+                yield pin, trunk, normalize_number(caller), normalize_number(called)
+
+
+def check_dispatch_rule(state: LiveKitState, rule: sip.SIPDispatchRuleInfo) -> None:
+    """A rule must have a rule, and must not conflict with the others.
+
+    LiveKit's DispatchRuleValidator (livekit/protocol sip/sip.go) runs over every rule with `rule`
+    in place: in id order, as LiveKit lists them, with a new rule (no id yet) last and an updated
+    one in its own place, so it never conflicts with its former self. A key repeated within one
+    rule (a trunk id listed twice, "+1 415…" and "+1415…") conflicts too, as at LiveKit.
+    """
+    if not rule.HasField("rule"):
+        raise invalid("missing rule")
+    own_id = rule.sip_dispatch_rule_id
+    rules = [rule if rule_id == own_id else r for rule_id, r in sorted(state.dispatch_rules.items())]
+    if not own_id:
+        rules.append(rule)
+    claimed: dict[tuple[str, str, str, str], sip.SIPDispatchRuleInfo] = {}
+    for current in rules:
+        for key in _rule_keys(current):
+            other = claimed.get(key)
+            if other is not None:
+                raise invalid(
+                    "Dispatch rule for the same trunk, inbound number, number, and PIN combination already exists "
+                    f"in dispatch rule {_go_quote(other.sip_dispatch_rule_id or '<new>')} "
+                    f"{_go_quote(other.name or '<blank name>')}"
+                )
+            claimed[key] = current
