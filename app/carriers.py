@@ -11,6 +11,7 @@ import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from jwt.warnings import InsecureKeyLengthWarning
@@ -19,7 +20,7 @@ from app.secret_key import load_secret_box
 from app.settings import Settings
 from providers.livekit import LiveKitGateway
 from providers.twilio import TwilioGateway
-from resolvers.provisioning.leases import set_lease_duration
+from resolvers.provisioning.leases import Leases
 from resolvers.services import Services, TwilioCredentials
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ class Carriers:
 @asynccontextmanager
 async def carriers(settings: Settings) -> AsyncIterator[Carriers]:
     secrets = load_secret_box(settings)
-    set_lease_duration(settings.lease)
     sandbox = None
     if settings.is_live:
         twilio_api = settings.twilio_api_base_url
@@ -72,7 +72,10 @@ async def carriers(settings: Settings) -> AsyncIterator[Carriers]:
     await twilio.start()
     await livekit.start()
     try:
-        services = Services(twilio=twilio, livekit=livekit, secrets=secrets, livekit_sip_uri=sip_uri, platform_twilio=platform)
+        services = Services(
+            twilio=twilio, livekit=livekit, secrets=secrets, livekit_sip_uri=sip_uri, platform_twilio=platform,
+            leases=Leases(duration=timedelta(seconds=settings.lease)),
+        )
         yield Carriers(services=services, sandbox=sandbox)
     finally:
         await livekit.close()

@@ -14,7 +14,7 @@ from providers.errors import Carrier, ProviderFailure
 from resolvers.carrier_failure import carrier_failed, lease_busy
 from resolvers.outcomes import CarrierFailed, ErrorCode, Missing
 from resolvers.phone_numbers import get_phone_number
-from resolvers.provisioning.leases import LeaseBusy, number_lease
+from resolvers.provisioning.leases import LeaseBusy
 from resolvers.provisioning.release import finish_release
 from resolvers.services import Services
 
@@ -39,7 +39,7 @@ async def delete_phone_number(workspace_id: str, phone_number_id: str, services:
             retryable=True,
         )
     try:
-        async with number_lease(number.id) as current:
+        async with services.leases.number(number.id) as current:
             if current is not None:  # else another delete finished it meanwhile
                 await finish_release(current, services)
     except ProviderFailure as failure:

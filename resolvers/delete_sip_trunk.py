@@ -17,7 +17,7 @@ from resolvers.outcomes import (
     Missing,
 )
 from resolvers.provisioning.concurrently import concurrently
-from resolvers.provisioning.leases import LeaseBusy, trunk_lease
+from resolvers.provisioning.leases import LeaseBusy
 from resolvers.services import Services
 from resolvers.sip_trunks import get_sip_trunk
 
@@ -42,7 +42,7 @@ async def delete_sip_trunk(workspace_id: str, trunk_id: str, services: Services)
     if riders:
         return in_use(riders)
     try:
-        async with trunk_lease(trunk.id) as trunk:
+        async with services.leases.trunk(trunk.id) as trunk:
             if trunk is None:  # a concurrent delete finished it while we waited: the trunk is gone, as asked
                 return trunk_id
             # Normally nothing is left at LiveKit once the last number went; a leftover goes now.

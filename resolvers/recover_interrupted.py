@@ -18,7 +18,7 @@ from models.enums import PhoneNumberStatus
 from providers.errors import ProviderFailure
 from providers.metrics import RECOVERIES
 from resolvers.provisioning.journal import Journal
-from resolvers.provisioning.leases import LeaseBusy, number_lease
+from resolvers.provisioning.leases import LeaseBusy
 from resolvers.provisioning.release import finish_release
 from resolvers.provisioning.reserved import drop_unfinished
 from resolvers.services import Services
@@ -58,7 +58,7 @@ async def recover_interrupted(services: Services, grace: timedelta) -> int:
 
 async def _claim_and_finish(number: PhoneNumber, now: datetime, services: Services) -> bool:
     """The number's lease makes one process its handler; the bumped updated_at spaces out the next try."""
-    async with number_lease(number.id, wait=0) as current:
+    async with services.leases.number(number.id, wait=0) as current:
         if current is None or (current.status, current.updated_at) != (number.status, number.updated_at):
             return False  # another process handled it meanwhile
         if current.status != PhoneNumberStatus.ACTIVE:

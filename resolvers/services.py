@@ -8,6 +8,7 @@ from models.secret_box import SecretBox
 from providers.livekit import LiveKitGateway
 from providers.redact import mask_sid
 from providers.twilio import TwilioAccountClient, TwilioGateway
+from resolvers.provisioning.leases import Leases
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Services:
     secrets: SecretBox
     livekit_sip_uri: str  # where Twilio sends inbound calls: sip:<project>.sip.livekit.cloud
     platform_twilio: TwilioCredentials | None = None  # the platform's own account; never shown to workspaces
+    leases: Leases = field(default_factory=Leases)
 
     def twilio_account(self, credentials: TwilioCredentials) -> TwilioAccountClient:
         return self.twilio.account(credentials.account_sid, credentials.auth_token)

@@ -23,7 +23,7 @@ from resolvers.outcomes import (
 from resolvers.phone_numbers import get_phone_number
 from resolvers.provisioning import steps
 from resolvers.provisioning.journal import Journal
-from resolvers.provisioning.leases import LeaseBusy, number_lease
+from resolvers.provisioning.leases import LeaseBusy
 from resolvers.provisioning.trunks import create_dispatch_rule
 from resolvers.services import Services
 from resolvers.validation import check_id_shape, check_label, not_found
@@ -65,7 +65,7 @@ async def update_phone_number(workspace_id: str, request: UpdateRequest, service
         return await _as_now(number.id, request.id)
     try:
         # One binding change at a time per number, journalled, so no dispatch rule is made that no row records.
-        async with number_lease(number.id) as number:
+        async with services.leases.number(number.id) as number:
             if number is None or number.status != PhoneNumberStatus.ACTIVE:
                 return Missing(request.id) if number is None else _not_active(number)
             changes = {"agent_id": request.agent_id}

@@ -5,7 +5,6 @@ from models.enums import PhoneNumberCapability
 from resolvers.outcomes import FieldCode, FieldProblem, Invalid
 from resolvers.provisioning.concurrently import concurrently
 from resolvers.provisioning.journal import Journal
-from resolvers.provisioning.leases import trunk_lease
 from resolvers.provisioning.reservation import activate_number
 from resolvers.provisioning.trunks import (
     add_inbound_number,
@@ -22,7 +21,7 @@ async def provision(number: PhoneNumber, trunk: SipTrunk, agent: Agent | None, j
         return Invalid(
             (FieldProblem("agentId", FieldCode.NOT_AGENT_BINDABLE, f"trunk {trunk.id} is outbound only; no calls reach an agent"),)
         )
-    async with trunk_lease(trunk.id) as trunk:
+    async with journal.services.leases.trunk(trunk.id) as trunk:
         await concurrently(
             add_inbound_number(journal, trunk, number.e164) if inbound else None,
             add_outbound_number(journal, trunk, number.e164) if outbound else None,

@@ -20,7 +20,7 @@ from typing import Any
 from models import CarrierStep, PhoneNumber, StepState
 from providers.errors import ProviderFailure, ProviderTimeout
 from resolvers.provisioning.clients import CarrierClients
-from resolvers.provisioning.leases import LeaseBusy, trunk_lease
+from resolvers.provisioning.leases import LeaseBusy
 from resolvers.provisioning.steps import STEPS, Create, Params, Step
 from resolvers.provisioning.trunks import fit_trunk
 from resolvers.services import Services
@@ -101,7 +101,7 @@ class Journal:
         try:
             async with AsyncExitStack() as leases:
                 for each in trunk_ids:
-                    await leases.enter_async_context(trunk_lease(each))
+                    await leases.enter_async_context(self.services.leases.trunk(each))
                 await self._undo()
                 if self._steps:  # a step may yet act, or could not be settled
                     self.settled = False

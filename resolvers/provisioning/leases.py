@@ -14,7 +14,8 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -26,28 +27,33 @@ from models import PhoneNumber, SipTrunk
 M = TypeVar("M", bound=Model)
 log = logging.getLogger(__name__)
 
-# How long a dead holder's lease outlives it; a live holder renews it every third of this.
-LEASE_DURATION = timedelta(seconds=120)
-WAIT_FOR_LEASE = 30.0
-
-
 class LeaseBusy(Exception):
     """Another operation held the row for longer than we were willing to wait."""
 
 
-def set_lease_duration(seconds: float) -> None:
-    """Set once at start-up from TRUNKLINE_LEASE; every process of a deployment uses the same."""
-    global LEASE_DURATION
-    LEASE_DURATION = timedelta(seconds=seconds)
+@dataclass(frozen=True)
+class Leases:
+    """`duration`: how long a dead holder's lease outlives it (TRUNKLINE_LEASE; every process of a
+    deployment uses the same); a live holder renews it every third of this. `wait`: how long to wait
+    for a busy row before LeaseBusy."""
+
+    duration: timedelta = timedelta(seconds=120)
+    wait: float = 30.0
+
+    def number(self, phone_number_id: str, *, wait: float | None = None) -> AbstractAsyncContextManager[PhoneNumber | None]:
+        return lease(PhoneNumber, phone_number_id, self.duration, self.wait if wait is None else wait)
+
+    def trunk(self, trunk_id: str, *, wait: float | None = None) -> AbstractAsyncContextManager[SipTrunk | None]:
+        return lease(SipTrunk, trunk_id, self.duration, self.wait if wait is None else wait)
 
 
 @asynccontextmanager
-async def lease(model: type[M], row_id: str, *, wait: float = WAIT_FOR_LEASE) -> AsyncIterator[M | None]:
+async def lease(model: type[M], row_id: str, duration: timedelta, wait: float) -> AsyncIterator[M | None]:
     """Hold the row's lease and yield the row as it is now (None when the row is gone)."""
     token = secrets.token_hex(16)
     deadline = asyncio.get_running_loop().time() + wait
     pause = 0.01
-    while not await _take(model, row_id, token):
+    while not await _take(model, row_id, token, duration):
         if not await model.exists(id=row_id):
             yield None
             return
@@ -55,7 +61,7 @@ async def lease(model: type[M], row_id: str, *, wait: float = WAIT_FOR_LEASE) ->
             raise LeaseBusy(row_id)
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.25)
-    renewing = asyncio.create_task(_renew(model, row_id, token))
+    renewing = asyncio.create_task(_renew(model, row_id, token, duration))
     try:
         yield await model.get_or_none(id=row_id)
     finally:
@@ -65,26 +71,18 @@ async def lease(model: type[M], row_id: str, *, wait: float = WAIT_FOR_LEASE) ->
         await model.filter(id=row_id, lease_token=token).update(lease_token=None, lease_expires_at=None)
 
 
-def trunk_lease(trunk_id: str, *, wait: float = WAIT_FOR_LEASE):
-    return lease(SipTrunk, trunk_id, wait=wait)
-
-
-def number_lease(phone_number_id: str, *, wait: float = WAIT_FOR_LEASE):
-    return lease(PhoneNumber, phone_number_id, wait=wait)
-
-
-async def _take(model: type[Model], row_id: str, token: str) -> bool:
+async def _take(model: type[Model], row_id: str, token: str, duration: timedelta) -> bool:
     now = datetime.now(UTC)
     free = Q(lease_token=None) | Q(lease_expires_at__lt=now)
-    taken = await model.filter(Q(id=row_id) & free).update(lease_token=token, lease_expires_at=now + LEASE_DURATION)
+    taken = await model.filter(Q(id=row_id) & free).update(lease_token=token, lease_expires_at=now + duration)
     return taken == 1
 
 
-async def _renew(model: type[Model], row_id: str, token: str) -> None:
+async def _renew(model: type[Model], row_id: str, token: str, duration: timedelta) -> None:
     while True:
-        await asyncio.sleep(LEASE_DURATION.total_seconds() / 3)
+        await asyncio.sleep(duration.total_seconds() / 3)
         try:
-            expires = datetime.now(UTC) + LEASE_DURATION
+            expires = datetime.now(UTC) + duration
             if not await model.filter(id=row_id, lease_token=token).update(lease_expires_at=expires):
                 return  # the row is gone
         except Exception:  # a database hiccup: the next renewal tries again, well before expiry

@@ -13,9 +13,8 @@ from providers.errors import Carrier, Unavailable
 from resolvers.provisioning.clients import CarrierClients
 from resolvers.provisioning.concurrently import concurrently
 from resolvers.provisioning.journal import Journal
-from resolvers.provisioning.leases import trunk_lease
 from resolvers.provisioning.trunks import fit_trunk
-from resolvers.provisioning.twilio_account import tidy_twilio_account
+from resolvers.provisioning.twilio_account import forget_account_if_unused
 from resolvers.services import Services
 
 
@@ -29,7 +28,7 @@ async def finish_release(number: PhoneNumber, services: Services) -> None:
     await release_at_carriers(number, services)
     await PhoneNumber.filter(id=number.id).delete()
     if number.twilio_account_id:
-        await tidy_twilio_account(number.twilio_account_id)
+        await forget_account_if_unused(number.twilio_account_id)
 
 
 async def release_at_carriers(number: PhoneNumber, services: Services) -> None:
@@ -43,7 +42,7 @@ async def release_at_carriers(number: PhoneNumber, services: Services) -> None:
         )
         return
     if number.trunk_id is not None:
-        async with trunk_lease(number.trunk_id):
+        async with services.leases.trunk(number.trunk_id):
             await concurrently(
                 livekit.delete_dispatch_rule(rule_id) if rule_id else None,
                 fit_trunk(clients, number.trunk_id, leaving=number),

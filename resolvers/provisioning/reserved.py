@@ -20,9 +20,9 @@ from resolvers.carrier_failure import (
 )
 from resolvers.outcomes import Failure, Invalid
 from resolvers.provisioning.journal import Journal
-from resolvers.provisioning.leases import LeaseBusy, number_lease
+from resolvers.provisioning.leases import LeaseBusy
 from resolvers.provisioning.reservation import drop_reservation
-from resolvers.provisioning.twilio_account import tidy_twilio_account
+from resolvers.provisioning.twilio_account import forget_account_if_unused
 from resolvers.services import Services
 
 Work = Callable[[Journal], Awaitable[PhoneNumber | Invalid]]
@@ -39,7 +39,7 @@ class Refused(Exception):
 async def provision_reserved(number: PhoneNumber, services: Services, provider: str, work: Work) -> PhoneNumber | Failure:
     """Run `work` for the reserved number; `provider` names the carrier a busy trunk is reported against."""
     # Held throughout, so recovery never takes an import that is still running for an interrupted one.
-    async with number_lease(number.id):
+    async with services.leases.number(number.id):
         journal = Journal(number.id, number.workspace_id, services)
         try:
             async with journal.all_or_nothing(leaving=True):
@@ -67,4 +67,4 @@ async def drop_unfinished(number_id: str) -> None:
         return
     await drop_reservation(number)
     if number.twilio_account_id:
-        await tidy_twilio_account(number.twilio_account_id)
+        await forget_account_if_unused(number.twilio_account_id)

@@ -27,7 +27,7 @@ async def remember_account(workspace_id: str, credentials: TwilioCredentials, se
                     account_sid=credentials.account_sid,
                     auth_token_encrypted=services.secrets.encrypt(token),
                 )
-        except IntegrityError:  # a concurrent import recorded it first (and a tidy may remove it again): look again
+        except IntegrityError:  # a concurrent import recorded it first (and forget_account_if_unused may remove it again): look again
             continue
     else:
         raise LeaseBusy(f"Twilio account {mask_sid(credentials.account_sid)}")
@@ -38,12 +38,12 @@ async def remember_account(workspace_id: str, credentials: TwilioCredentials, se
 
 
 async def link_account(number: PhoneNumber, credentials: TwilioCredentials, services: Services) -> TwilioAccount:
-    """Record the account on the number; from then on no tidy removes it."""
+    """Record the account on the number; from then on forget_account_if_unused keeps it."""
     for _ in range(5):
         account = await remember_account(number.workspace_id, credentials, services)
         try:
             await PhoneNumber.filter(id=number.id).update(twilio_account_id=account.id)
-        except IntegrityError:  # tidied between our read and our write
+        except IntegrityError:  # removed between our read and our write
             continue
         number.twilio_account_id = account.id
         return account
@@ -51,7 +51,7 @@ async def link_account(number: PhoneNumber, credentials: TwilioCredentials, serv
 
 
 async def shared_trunk_for(account: TwilioAccount) -> SipTrunk | None:
-    """The one trunk row per Twilio account (None if it was just tidied away); its carrier side is built
+    """The one trunk row per Twilio account (None if it was just removed); its carrier side is built
     under its lease."""
     trunk = await SipTrunk.get_or_none(twilio_account_id=account.id)
     if trunk is not None:
@@ -70,7 +70,7 @@ async def shared_trunk_for(account: TwilioAccount) -> SipTrunk | None:
 
 
 async def link_to_shared_trunk(number: PhoneNumber, credentials: TwilioCredentials, services: Services) -> tuple[TwilioAccount, SipTrunk]:
-    """Record the account and its shared trunk on the number. A failed import elsewhere may tidy away an
+    """Record the account and its shared trunk on the number. A failed import elsewhere may remove an
     unused trunk row between our read and our write; the foreign key refuses, and we look again."""
     account = await link_account(number, credentials, services)
     for _ in range(5):
@@ -85,7 +85,7 @@ async def link_to_shared_trunk(number: PhoneNumber, credentials: TwilioCredentia
         return account, trunk
     raise LeaseBusy(f"shared trunk of {mask_sid(credentials.account_sid)}")
 
-async def tidy_twilio_account(twilio_account_id: str) -> None:
+async def forget_account_if_unused(twilio_account_id: str) -> None:
     """Delete the account's shared-trunk row once it has no numbers and nothing at the carriers,
     then the account (and its encrypted token) once nothing refers to it."""
     trunk = await SipTrunk.get_or_none(twilio_account_id=twilio_account_id)

@@ -16,7 +16,6 @@ from resolvers.outcomes import FieldCode, FieldProblem, Invalid
 from resolvers.provisioning import steps
 from resolvers.provisioning.concurrently import concurrently
 from resolvers.provisioning.journal import Journal
-from resolvers.provisioning.leases import trunk_lease
 from resolvers.provisioning.reservation import activate_number
 from resolvers.provisioning.trunks import (
     add_inbound_number,
@@ -45,7 +44,7 @@ async def provision_did(
     account, trunk = await link_to_shared_trunk(number, credentials, journal.services)
     journal.clients.use_twilio(account.id, journal.services.twilio_account(credentials))
     await PhoneNumber.filter(id=number.id).update(twilio_phone_number_sid=did.sid)
-    async with trunk_lease(trunk.id) as trunk:
+    async with journal.services.leases.trunk(trunk.id) as trunk:
         if did.trunk_sid and did.trunk_sid != trunk.twilio_trunk_sid:
             message = f"{number.e164} is on another Elastic SIP trunk of the Twilio account ({did.trunk_sid}); detach it first"
             return Invalid((FieldProblem("e164", FieldCode.NOT_ALLOWED, message),))
@@ -112,10 +111,10 @@ async def provision_caller_id(
         await PhoneNumber.filter(id=number.id).update(
             source=PhoneNumberSource.VERIFIED_CALLER_ID, trunk_id=trunk.id, twilio_phone_number_sid=caller_id.sid
         )
-    except IntegrityError:  # the trunk's last DID was deleted and its row tidied meanwhile
+    except IntegrityError:  # the trunk's last DID was deleted and its row removed meanwhile
         return _did_required(number, credentials)
     number.twilio_account_id, number.trunk_id = account.id, trunk.id
-    async with trunk_lease(trunk.id) as trunk:
+    async with journal.services.leases.trunk(trunk.id) as trunk:
         # Decided under the lease: the DID that built the trunk's Twilio side is still there.
         if trunk is None or not await PhoneNumber.exists(
             trunk_id=trunk.id, source=PhoneNumberSource.TWILIO, status=PhoneNumberStatus.ACTIVE
