@@ -2,7 +2,7 @@
 
 from graphql import GraphQLError
 
-from providers.errors import ProviderFailure
+from providers.errors import Carrier, ProviderFailure
 from resolvers.carrier_failure import carrier_failed
 from resolvers.outcomes import (
     CarrierFailed,
@@ -21,8 +21,7 @@ from schema.errors import (
     ValidationError,
 )
 
-# A CarrierFailed names its carrier as providers/ do.
-CARRIERS: dict[str, Provider] = {"twilio": Provider.TWILIO, "livekit": Provider.LIVEKIT}
+CARRIERS: dict[Carrier, Provider] = {Carrier.TWILIO: Provider.TWILIO, Carrier.LIVEKIT: Provider.LIVEKIT}
 
 
 def to_error(outcome: Failure) -> ValidationError | PaymentRequiredError | ProviderError | NotFoundError:

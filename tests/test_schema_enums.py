@@ -1,8 +1,9 @@
-"""schema/ converts stored enums to GraphQL enums by value, and carrier names by an explicit table."""
+"""schema/ converts stored enums to GraphQL enums by value, and carriers to Provider by an explicit table."""
 
 import pytest
 
 from models import enums as stored
+from providers.errors import Carrier
 from schema import enums
 from schema.results import CARRIERS
 
@@ -26,4 +27,6 @@ def test_every_stored_value_has_its_graphql_member_and_back(graphql_enum, stored
 
 
 def test_every_carrier_maps_to_its_provider_member():
+    assert set(CARRIERS) == set(Carrier)
+    assert all(CARRIERS[carrier].name == carrier.name for carrier in Carrier)
     assert set(CARRIERS.values()) == set(enums.Provider)
