@@ -11,10 +11,12 @@ Invariants, kept under the trunk's lease:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from models import PhoneNumber, SipTrunk
 from models.enums import (
+    PhoneNumberCapability,
     PhoneNumberSource,
     PhoneNumberStatus,
     SipTrunkDirection,
@@ -38,26 +40,46 @@ def carries_outbound(trunk: SipTrunk) -> bool:
     return trunk.direction in (SipTrunkDirection.OUTBOUND, SipTrunkDirection.BOTH)
 
 
+@dataclass(frozen=True)
+class LiveKitSide:
+    """One direction of a trunk at LiveKit: the column recording its LiveKit trunk, the steps that add a
+    number to it or make it, and the capability of the numbers that ride it."""
+
+    column: str
+    add: type[steps.Step]
+    create: type[steps.Step]
+    capability: PhoneNumberCapability
+    change_numbers: str  # the LiveKitGateway method that adds and removes numbers
+
+
+INBOUND = LiveKitSide(
+    "livekit_inbound_trunk_id", steps.AddInboundNumber, steps.CreateInboundTrunk, PhoneNumberCapability.INBOUND,
+    "change_inbound_trunk_numbers",
+)
+OUTBOUND = LiveKitSide(
+    "livekit_outbound_trunk_id", steps.AddOutboundNumber, steps.CreateOutboundTrunk, PhoneNumberCapability.OUTBOUND,
+    "change_outbound_trunk_numbers",
+)
+
+
 async def add_inbound_number(journal: Journal, trunk: SipTrunk, e164: str) -> None:
-    """Let LiveKit accept calls to e164 over this trunk: its inbound side is made with its first number."""
-    if trunk.livekit_inbound_trunk_id:
-        params = {"trunk_id": trunk.id, "livekit_trunk_id": trunk.livekit_inbound_trunk_id, "e164": e164}
-        await journal.take(steps.AddInboundNumber, params)
-        return
-    created = await journal.take(steps.CreateInboundTrunk, {"trunk_id": trunk.id, "e164": e164}, trunk=trunk)
-    trunk.livekit_inbound_trunk_id = created
-    await SipTrunk.filter(id=trunk.id).update(livekit_inbound_trunk_id=created)
+    """Let LiveKit accept calls to e164 over this trunk."""
+    await _add_number(journal, trunk, e164, INBOUND)
 
 
 async def add_outbound_number(journal: Journal, trunk: SipTrunk, e164: str) -> None:
-    """Let LiveKit place calls from e164 over this trunk: its outbound side is made with its first number."""
-    if trunk.livekit_outbound_trunk_id:
-        params = {"trunk_id": trunk.id, "livekit_trunk_id": trunk.livekit_outbound_trunk_id, "e164": e164}
-        await journal.take(steps.AddOutboundNumber, params)
+    """Let LiveKit place calls from e164 over this trunk."""
+    await _add_number(journal, trunk, e164, OUTBOUND)
+
+
+async def _add_number(journal: Journal, trunk: SipTrunk, e164: str, side: LiveKitSide) -> None:
+    """The number joins the trunk's LiveKit side; the side is made with its first number."""
+    if livekit_trunk_id := getattr(trunk, side.column):
+        await journal.take(side.add, {"trunk_id": trunk.id, "livekit_trunk_id": livekit_trunk_id, "e164": e164})
         return
-    created = await journal.take(steps.CreateOutboundTrunk, {"trunk_id": trunk.id, "e164": e164}, trunk=trunk)
-    trunk.livekit_outbound_trunk_id = created
-    await SipTrunk.filter(id=trunk.id).update(livekit_outbound_trunk_id=created)
+    created = await journal.take(side.create, {"trunk_id": trunk.id, "e164": e164}, trunk=trunk)
+    setattr(trunk, side.column, created)
+    await SipTrunk.filter(id=trunk.id).update(**{side.column: created})
 
 
 async def create_dispatch_rule(journal: Journal, number: PhoneNumber, agent_id: str, trunk: SipTrunk | None = None) -> str:
@@ -67,13 +89,12 @@ async def create_dispatch_rule(journal: Journal, number: PhoneNumber, agent_id: 
     return await journal.take(steps.CreateDispatchRule, params)
 
 
-async def other_riders(trunk_id: str, number_id: str, direction: str | None = None) -> bool:
-    """Whether an ACTIVE number other than `number_id` rides the trunk (in that direction)."""
+async def other_riders(trunk_id: str, number_id: str, capability: PhoneNumberCapability | None = None) -> bool:
+    """Whether an ACTIVE number other than `number_id` rides the trunk (with that capability)."""
     capabilities = await PhoneNumber.filter(trunk_id=trunk_id, status=PhoneNumberStatus.ACTIVE).exclude(
         id=number_id
     ).values_list("capabilities", flat=True)
-    wanted = direction.upper() if direction else None
-    return any(wanted is None or wanted in caps for caps in capabilities)
+    return any(capability is None or capability.value in caps for caps in capabilities)
 
 
 async def fit_trunk(clients: CarrierClients, trunk_id: str, leaving: PhoneNumber | None = None) -> None:
@@ -84,15 +105,15 @@ async def fit_trunk(clients: CarrierClients, trunk_id: str, leaving: PhoneNumber
         return
     livekit = clients.livekit
     leaving_id = leaving.id if leaving else ""
-    for direction, change in (("inbound", livekit.change_inbound_trunk_numbers), ("outbound", livekit.change_outbound_trunk_numbers)):
-        column = f"livekit_{direction}_trunk_id"
-        livekit_trunk_id = getattr(trunk, column)
+    for side in (INBOUND, OUTBOUND):
+        livekit_trunk_id = getattr(trunk, side.column)
         if not livekit_trunk_id:
             continue
-        if not await other_riders(trunk.id, leaving_id, direction):
+        if not await other_riders(trunk.id, leaving_id, side.capability):
             await livekit.delete_trunk(livekit_trunk_id)
-            await SipTrunk.filter(id=trunk.id, **{column: livekit_trunk_id}).update(**{column: None})
+            await SipTrunk.filter(id=trunk.id, **{side.column: livekit_trunk_id}).update(**{side.column: None})
         elif leaving:
+            change = getattr(livekit, side.change_numbers)
             await unless_gone(change(livekit_trunk_id, remove=[leaving.e164]))
     if trunk.provider != SipTrunkProvider.TWILIO:
         return
