@@ -7,11 +7,10 @@ from resolvers.provisioning.concurrently import concurrently
 from resolvers.provisioning.journal import Journal
 from resolvers.provisioning.reservation import activate_number
 from resolvers.provisioning.trunks import (
-    add_inbound_number,
+    add_inbound_number_routed,
     add_outbound_number,
     carries_inbound,
     carries_outbound,
-    create_dispatch_rule,
 )
 
 
@@ -22,11 +21,12 @@ async def provision(number: PhoneNumber, trunk: SipTrunk, agent: Agent | None, j
             (FieldProblem("agentId", FieldCode.NOT_AGENT_BINDABLE, f"trunk {trunk.id} is outbound only; no calls reach an agent"),)
         )
     async with journal.services.leases.trunk(trunk.id) as trunk:
-        await concurrently(
-            add_inbound_number(journal, trunk, number.e164) if inbound else None,
+        agent_id = agent.id if agent else None
+        done = await concurrently(
+            add_inbound_number_routed(journal, trunk, number, agent_id) if inbound else None,
             add_outbound_number(journal, trunk, number.e164) if outbound else None,
         )
-        rule_id = await create_dispatch_rule(journal, number, agent.id, trunk) if agent else None
+        rule_id = done[0] if inbound else None
         capabilities = [c for c, carried in ((PhoneNumberCapability.INBOUND, inbound), (PhoneNumberCapability.OUTBOUND, outbound)) if carried]
         # Activated under the lease, so a delete of the trunk's last other number counts this one.
         return await activate_number(number, capabilities, livekit_dispatch_rule_id=rule_id)

@@ -24,6 +24,7 @@ from models.enums import (
 )
 from resolvers.provisioning import steps
 from resolvers.provisioning.clients import CarrierClients
+from resolvers.provisioning.concurrently import concurrently
 from resolvers.provisioning.steps import unless_gone
 
 if TYPE_CHECKING:
@@ -87,6 +88,21 @@ async def create_dispatch_rule(journal: Journal, number: PhoneNumber, agent_id: 
     trunk_ids = [trunk.livekit_inbound_trunk_id] if trunk and trunk.livekit_inbound_trunk_id else []
     params = {"e164": number.e164, "agent_id": agent_id, "livekit_trunk_ids": trunk_ids}
     return await journal.take(steps.CreateDispatchRule, params)
+
+
+async def add_inbound_number_routed(journal: Journal, trunk: SipTrunk, number: PhoneNumber, agent_id: str | None) -> str | None:
+    """add_inbound_number, and the number's dispatch rule to the agent when one is given; returns the rule's id.
+    The rule names the trunk's inbound side, so it waits for that side only when the side must be made."""
+    if agent_id is None:
+        await add_inbound_number(journal, trunk, number.e164)
+        return None
+    if trunk.livekit_inbound_trunk_id:
+        _, rule_id = await concurrently(
+            add_inbound_number(journal, trunk, number.e164), create_dispatch_rule(journal, number, agent_id, trunk)
+        )
+        return rule_id
+    await add_inbound_number(journal, trunk, number.e164)
+    return await create_dispatch_rule(journal, number, agent_id, trunk)
 
 
 async def other_riders(trunk_id: str, number_id: str, capability: PhoneNumberCapability | None = None) -> bool:

@@ -5,22 +5,22 @@ from __future__ import annotations
 
 import secrets
 import string
+from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 
 from models import Agent, PhoneNumber, SipTrunk, TwilioAccount
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from providers.redact import mask_sid
-from providers.twilio import CallerId, IncomingNumber
+from providers.twilio import IncomingNumber
 from resolvers.outcomes import FieldCode, FieldProblem, Invalid
 from resolvers.provisioning import steps
 from resolvers.provisioning.concurrently import concurrently
 from resolvers.provisioning.journal import Journal
 from resolvers.provisioning.reservation import activate_number
 from resolvers.provisioning.trunks import (
-    add_inbound_number,
+    add_inbound_number_routed,
     add_outbound_number,
-    create_dispatch_rule,
     tear_down_twilio_side,
     twilio_side_complete,
 )
@@ -34,55 +34,88 @@ async def provision(
 ) -> PhoneNumber | Invalid:
     """`holding`: what the account holds under the number, looked up before the reservation."""
     if holding.did is not None:
-        return await provision_did(number, holding.did, credentials, agent, journal)
-    return await provision_caller_id(number, holding.caller_id, credentials, agent, journal)
+        return await provision_did(number, holding.did, credentials, agent, journal, proved_at=holding.proved_at)
+    return await provision_caller_id(number, holding, credentials, agent, journal)
 
 
 async def provision_did(
-    number: PhoneNumber, did: IncomingNumber, credentials: TwilioCredentials, agent: Agent | None, journal: Journal
+    number: PhoneNumber,
+    did: IncomingNumber,
+    credentials: TwilioCredentials,
+    agent: Agent | None,
+    journal: Journal,
+    *,
+    proved_at: datetime | None = None,
 ) -> PhoneNumber | Invalid:
-    account, trunk = await link_to_shared_trunk(number, credentials, journal.services)
+    """`proved_at`: when Twilio accepted `credentials` (default now), so that newer stored ones stay."""
+    account, trunk = await link_to_shared_trunk(number, credentials, journal.services, proved_at)
     journal.clients.use_twilio(account.id, journal.services.twilio_account(credentials))
     await PhoneNumber.filter(id=number.id).update(twilio_phone_number_sid=did.sid)
     async with journal.services.leases.trunk(trunk.id) as trunk:
         if did.trunk_sid and did.trunk_sid != trunk.twilio_trunk_sid:
             message = f"{number.e164} is on another Elastic SIP trunk of the Twilio account ({did.trunk_sid}); detach it first"
             return Invalid((FieldProblem("e164", FieldCode.NOT_ALLOWED, message),))
-        if not twilio_side_complete(trunk):
-            await build_twilio_side(trunk, account, journal)
-        attach = {"twilio_account_id": account.id, "trunk_sid": trunk.twilio_trunk_sid, "number_sid": did.sid}
-        await concurrently(
-            None if did.trunk_sid else journal.take(steps.AttachNumber, attach),
-            add_inbound_number(journal, trunk, number.e164),
-            add_outbound_number(journal, trunk, number.e164),
+        # Independent chains at once; LiveKit's outbound side calls the Twilio trunk's domain, so it
+        # follows the Twilio trunk, and the dispatch rule names LiveKit's inbound side.
+        rule_id, _ = await concurrently(
+            add_inbound_number_routed(journal, trunk, number, agent.id if agent else None),
+            _twilio_side_with_number(journal, trunk, account, number, did),
         )
-        rule_id = await create_dispatch_rule(journal, number, agent.id, trunk) if agent else None
         # Activated under the lease, so a delete of the trunk's last other number counts this one.
         return await activate_number(
             number, [PhoneNumberCapability.INBOUND, PhoneNumberCapability.OUTBOUND], livekit_dispatch_rule_id=rule_id
         )
 
 
-async def build_twilio_side(trunk: SipTrunk, account: TwilioAccount, journal: Journal) -> None:
-    """Trunk, origination to LiveKit, and a credential list for calls LiveKit places through it.
-    What a failed build left (it has no riders) is torn down first, so every part is this build's."""
+async def _twilio_side_with_number(
+    journal: Journal, trunk: SipTrunk, account: TwilioAccount, number: PhoneNumber, did: IncomingNumber
+) -> None:
+    """The number on the Twilio trunk and on LiveKit's outbound side; the Twilio side is built first if the
+    trunk has none (a partial one, left by a failed build, has no riders and is torn down first)."""
+    if twilio_side_complete(trunk):
+        await concurrently(
+            None if did.trunk_sid else _attach(journal, trunk, account, did),
+            add_outbound_number(journal, trunk, number.e164),
+        )
+        return
     await tear_down_twilio_side(journal.clients, trunk)
     username, password = f"trunkline-{secrets.token_hex(4)}", sip_password()
     trunk.auth_username, trunk.auth_password_encrypted = username, journal.services.secrets.encrypt(password)
     await trunk.save(update_fields=["auth_username", "auth_password_encrypted", "updated_at"])
     ids = {"twilio_account_id": account.id, "trunk_id": trunk.id}
-    credential_list_sid, made = await concurrently(
+    credential_list_sid, origination_url_sid = await concurrently(
         journal.take(steps.CreateCredentialList, ids, username=username, password=password),
-        journal.take(steps.CreateTwilioTrunk, ids),
+        _new_twilio_trunk(journal, trunk, account, number, did),
     )
-    trunk.twilio_credential_list_sid, trunk.twilio_trunk_sid, trunk.twilio_domain_name = credential_list_sid, made.sid, made.domain_name
-    await trunk.save(update_fields=["twilio_credential_list_sid", "twilio_trunk_sid", "twilio_domain_name", "updated_at"])
-    origination_url_sid, _ = await concurrently(
-        journal.take(steps.AddOriginationUrl, {**ids, "trunk_sid": made.sid}),
-        journal.take(steps.AttachCredentialList, {**ids, "trunk_sid": made.sid, "credential_list_sid": credential_list_sid}),
-    )
+    trunk.twilio_credential_list_sid = credential_list_sid
+    await trunk.save(update_fields=["twilio_credential_list_sid", "updated_at"])
+    params = {**ids, "trunk_sid": trunk.twilio_trunk_sid, "credential_list_sid": credential_list_sid}
+    await journal.take(steps.AttachCredentialList, params)
+    # Recorded last: a Twilio side is complete once its origination URL is recorded.
     trunk.twilio_origination_url_sid = origination_url_sid
     await trunk.save(update_fields=["twilio_origination_url_sid", "updated_at"])
+
+
+async def _new_twilio_trunk(
+    journal: Journal, trunk: SipTrunk, account: TwilioAccount, number: PhoneNumber, did: IncomingNumber
+) -> str:
+    """The Twilio trunk, then at once its origination to LiveKit, the number, and LiveKit's outbound side;
+    returns the origination URL's sid."""
+    ids = {"twilio_account_id": account.id, "trunk_id": trunk.id}
+    made = await journal.take(steps.CreateTwilioTrunk, ids)
+    trunk.twilio_trunk_sid, trunk.twilio_domain_name = made.sid, made.domain_name
+    await trunk.save(update_fields=["twilio_trunk_sid", "twilio_domain_name", "updated_at"])
+    origination_url_sid, *_ = await concurrently(
+        journal.take(steps.AddOriginationUrl, {**ids, "trunk_sid": made.sid}),
+        _attach(journal, trunk, account, did),
+        add_outbound_number(journal, trunk, number.e164),
+    )
+    return origination_url_sid
+
+
+async def _attach(journal: Journal, trunk: SipTrunk, account: TwilioAccount, did: IncomingNumber) -> None:
+    params = {"twilio_account_id": account.id, "trunk_sid": trunk.twilio_trunk_sid, "number_sid": did.sid}
+    await journal.take(steps.AttachNumber, params)
 
 
 def sip_password() -> str:
@@ -95,9 +128,10 @@ def sip_password() -> str:
 
 
 async def provision_caller_id(
-    number: PhoneNumber, caller_id: CallerId, credentials: TwilioCredentials, agent: Agent | None, journal: Journal
+    number: PhoneNumber, holding: TwilioHolding, credentials: TwilioCredentials, agent: Agent | None, journal: Journal
 ) -> PhoneNumber | Invalid:
     """A verified caller ID rides the outbound side of the trunk a DID import from the same account made."""
+    caller_id = holding.caller_id
     if agent is not None:
         return Invalid(
             (FieldProblem("agentId", FieldCode.NOT_AGENT_BINDABLE, "a verified caller ID places calls only; no agent can answer it"),)
@@ -106,7 +140,7 @@ async def provision_caller_id(
     trunk = await SipTrunk.get_or_none(twilio_account_id=account.id) if account else None
     if trunk is None:
         return _did_required(number, credentials)
-    await link_account(number, credentials, journal.services)
+    await link_account(number, credentials, journal.services, holding.proved_at)
     try:
         await PhoneNumber.filter(id=number.id).update(
             source=PhoneNumberSource.VERIFIED_CALLER_ID, trunk_id=trunk.id, twilio_phone_number_sid=caller_id.sid
