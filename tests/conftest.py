@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
+import shutil
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -24,35 +23,20 @@ from app.settings import Settings
 from models import Workspace
 from resolvers.api_keys import issue_api_key
 from resolvers.workspaces import create_workspace
+from tests.postgres import create_database, drop_database
 
 POSTGRES_URL = os.environ.get("TRUNKLINE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
 TABLES = ("idempotency_key", "carrier_step", "phone_number", "sip_trunk", "twilio_account", "agent", "api_key", "workspace")
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
 async def create_postgres_database() -> str:
     """A new, empty database on the test server; the caller drops it."""
-    name = f"trunkline_test_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(POSTGRES_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return _with_database(POSTGRES_URL, name)
+    return await create_database(POSTGRES_URL)
 
 
 async def drop_postgres_database(url: str) -> None:
-    name = urlsplit(url).path.lstrip("/")
-    admin = await asyncpg.connect(POSTGRES_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await drop_database(POSTGRES_URL, url)
 
 
 def run_in_own_loop(coroutine):
@@ -70,15 +54,31 @@ def postgres_url() -> str:
     run_in_own_loop(drop_postgres_database(url))
 
 
+def pytest_report_header(config) -> str:
+    if POSTGRES_URL:
+        return "PostgreSQL: tested (TRUNKLINE_TEST_POSTGRES_URL is set)"
+    return "PostgreSQL: not tested (set TRUNKLINE_TEST_POSTGRES_URL=postgres://... to run every database test on it too)"
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory) -> str:
+    """One SQLite file migrated once per run (and per xdist worker); tests get copies of it."""
+    path = tmp_path_factory.mktemp("migrated") / "trunkline.sqlite3"
+    run_in_own_loop(migrate(f"sqlite://{path}"))
+    return str(path)
+
+
 @pytest.fixture(params=BACKENDS)
 async def database_url(request, tmp_path) -> str:
-    """A migrated, empty database: a new SQLite file, or the run's PostgreSQL database emptied."""
+    """A migrated, empty database: a copy of the run's migrated SQLite file, or the run's PostgreSQL database emptied."""
     # Tortoise caches INSERT statements per connection name, not per dialect; tests switch dialects.
     EXECUTOR_CACHE.clear()
     if request.param == "sqlite":
-        url = f"sqlite://{tmp_path}/trunkline.sqlite3"
-        await migrate(url)
-        return url
+        path = tmp_path / "trunkline.sqlite3"
+        # Private from the start, as `trunkline migrate` makes it (app.db.create_private_sqlite_file).
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), path)
+        return f"sqlite://{path}"
     url = request.getfixturevalue("postgres_url")
     connection = await asyncpg.connect(url)
     try:

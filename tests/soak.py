@@ -23,7 +23,6 @@ import os
 import pathlib
 import random
 import re
-import secrets
 import shutil
 import signal
 import sys
@@ -33,13 +32,13 @@ import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 
 from providers.sandbox.server import DEMO_STATE
 from resolvers.validation import check_e164, region_of
+from tests.postgres import create_database, drop_database
 from tests.server_processes import (
     PLATFORM_ACCOUNT,
     Sandbox,
@@ -209,25 +208,6 @@ async def injected_faults(sandbox: Sandbox, kinds: list[str]) -> Counter[str]:
 # --- the deployment ---------------------------------------------------------------------------------
 
 
-async def create_database(server_url: str) -> str:
-    """A new database on the server at `server_url`; the caller drops it (same approach as tests/conftest.py)."""
-    name = f"trunkline_soak_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return urlunsplit(urlsplit(server_url)._replace(path="/" + name))
-
-
-async def drop_database(server_url: str, database_url: str) -> None:
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{urlsplit(database_url).path.lstrip("/")}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 @dataclass
 class Deployment:
     log_dir: pathlib.Path
@@ -381,7 +361,7 @@ async def soak(options: Options, log_dir: pathlib.Path) -> int:
     print(f"soak: seed {options.seed}, {options.seconds:.0f} s, {options.workers} workers, {options.clients} clients, "
           f"fault rate {options.fault_rate}, a worker killed every {options.kill_every:.0f} s", flush=True)
     async with contextlib.AsyncExitStack() as cleanup:
-        database_url = await create_database(options.database_url)
+        database_url = await create_database(options.database_url, "trunkline_soak")
         cleanup.push_async_callback(drop_database, options.database_url, database_url)
         migrate(database_url)
         tenants = []
