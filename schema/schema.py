@@ -1,6 +1,6 @@
 """Assembles the Schema: root types, and the extensions that keep GraphQL cheap and safe."""
 
-from functools import partial
+from functools import cache, partial
 
 import strawberry
 from graphql import GraphQLError
@@ -90,6 +90,7 @@ class Mutation:
     )
 
 
+@cache  # a schema is immutable: every app built in one process (tests, benchmarks) shares the one for its options
 def build_schema(*, introspection: bool = True, suggestions: bool = True) -> strawberry.Schema:
     """`suggestions=False` drops the "Did you mean …?" hints from every error: they tell a stranger the
     schema that introspection being off keeps from them."""
