@@ -4,89 +4,27 @@ import pytest
 
 from models import SipTrunk
 from models.ids import is_valid_id
-from tests.graphql_documents import CREATE_SIP_TRUNK, create_trunk_result, field_codes, sandbox_state
+from tests.graphql_documents import (
+    CREATE_SIP_TRUNK,
+    create_trunk_result,
+    field_codes,
+    sandbox_state,
+)
+from tests.unit.test_sip_trunk_rules import PASSWORD, RULES, outbound
 
-PASSWORD = "s3cret-passw0rd"
 SIP_TRUNK = """query ($id: ID!) { sipTrunk(id: $id) { id authUsername authPasswordSet } }"""
-
-
-def outbound(**fields):
-    return {"name": "Carrier", "direction": "OUTBOUND", "sipAddress": "sip.example-carrier.com", **fields}
 
 
 async def create_trunk(tenant, trunk_input: dict) -> dict:
     return create_trunk_result(await tenant.graphql(CREATE_SIP_TRUNK, {"input": trunk_input}))
 
 
-RULES = [
-    (outbound(name=""), [("name", "REQUIRED")]),
-    (outbound(name="   "), [("name", "REQUIRED")]),
-    (outbound(name="x" * 256), [("name", "TOO_LONG")]),
-    ({"name": "Carrier", "direction": "OUTBOUND"}, [("sipAddress", "REQUIRED")]),
-    ({"name": "Carrier", "direction": "BOTH"}, [("sipAddress", "REQUIRED")]),
-    (outbound(sipAddress=""), [("sipAddress", "REQUIRED")]),
-    (outbound(sipAddress="sip:sip.example-carrier.com"), [("sipAddress", "INVALID_FORMAT")]),
-    (outbound(sipAddress="acme@sip.example-carrier.com"), [("sipAddress", "INVALID_FORMAT")]),
-    (outbound(sipAddress="sip.example-carrier.com;transport=tcp"), [("sipAddress", "INVALID_FORMAT")]),
-    (outbound(sipAddress="sip example carrier"), [("sipAddress", "INVALID_FORMAT")]),
-    (outbound(sipAddress="-sip.example-carrier.com"), [("sipAddress", "INVALID_FORMAT")]),
-    (outbound(sipAddress="sip.example-carrier.com:"), [("sipAddress", "INVALID_FORMAT")]),
-    (outbound(sipAddress="sip.example-carrier.com:99999"), [("sipAddress", "INVALID_FORMAT")]),
-    (outbound(sipAddress="203.0.113.7:0"), [("sipAddress", "INVALID_FORMAT")]),
-    ({"name": "Carrier", "direction": "INBOUND", "sipAddress": "sips:203.0.113.7"}, [("sipAddress", "INVALID_FORMAT")]),
-    (outbound(authUsername="acme"), [("authPassword", "REQUIRED")]),
-    (outbound(authPassword=PASSWORD), [("authUsername", "REQUIRED")]),
-    (outbound(authUsername="acme corp", authPassword=PASSWORD), [("authUsername", "INVALID_FORMAT")]),
-    (outbound(authUsername="a" * 129, authPassword=PASSWORD), [("authUsername", "INVALID_FORMAT")]),
-    (outbound(authUsername="acme", authPassword="short77"), [("authPassword", "INVALID_FORMAT")]),
-    (outbound(authUsername="acme", authPassword="x" * 129), [("authPassword", "INVALID_FORMAT")]),
-    (outbound(allowedAddresses=["203.0.113.0/24", "not-an-ip"]), [("allowedAddresses.1", "INVALID_FORMAT")]),
-    (outbound(allowedAddresses=["203.0.113.0/33"]), [("allowedAddresses.0", "INVALID_FORMAT")]),
-    (outbound(allowedAddresses=["300.1.1.1"]), [("allowedAddresses.0", "INVALID_FORMAT")]),
-    (outbound(allowedAddresses=[""]), [("allowedAddresses.0", "INVALID_FORMAT")]),
-    (
-        {"name": " ", "direction": "BOTH", "authPassword": "short", "allowedAddresses": ["10.0.0.0/8", "x", "y"]},
-        [
-            ("allowedAddresses.1", "INVALID_FORMAT"),
-            ("allowedAddresses.2", "INVALID_FORMAT"),
-            ("authPassword", "INVALID_FORMAT"),
-            ("authUsername", "REQUIRED"),
-            ("name", "REQUIRED"),
-            ("sipAddress", "REQUIRED"),
-        ],
-    ),
-]
-RULE_IDS = [
-    "name-empty",
-    "name-blank",
-    "name-256-characters",
-    "outbound-without-address",
-    "both-without-address",
-    "address-empty",
-    "address-sip-uri",
-    "address-with-user",
-    "address-with-transport-parameter",
-    "address-with-spaces",
-    "address-leading-hyphen",
-    "address-empty-port",
-    "address-port-above-65535",
-    "address-port-zero",
-    "inbound-with-sips-uri",
-    "username-without-password",
-    "password-without-username",
-    "username-with-space",
-    "username-129-characters",
-    "password-7-characters",
-    "password-129-characters",
-    "second-address-not-an-ip",
-    "prefix-longer-than-32",
-    "octet-above-255",
-    "address-empty-string",
-    "six-problems-at-once",
-]
+# The rules themselves are unit tests (tests/unit/test_sip_trunk_rules.py); these cases prove that the mutation
+# runs them, answers every problem at once as one ValidationError, and stores nothing.
+WIRING = [case for case in RULES if case.id in ("username-with-space", "six-problems-at-once")]
 
 
-@pytest.mark.parametrize("given_input, expected", RULES, ids=RULE_IDS)
+@pytest.mark.parametrize("given_input, expected", WIRING)
 async def test_create_sip_trunk_refuses_invalid_input_naming_each_field(app, tenant, given_input, expected):
     # given
     carriers_before = sandbox_state(app)
