@@ -16,28 +16,31 @@ RELEASED = "PHONE_NUMBER_STATUS_RELEASED"
 TABLES = {"phone_number": PhoneNumber, "sip_trunk": SipTrunk, "twilio_account": TwilioAccount, "carrier_step": CarrierStep}
 
 
-def _without_timestamps(value: Any) -> Any:
+def without_timestamps(value: Any) -> Any:
     if isinstance(value, dict):
-        return {key: _without_timestamps(item) for key, item in value.items() if key not in TIMESTAMPS}
+        return {key: without_timestamps(item) for key, item in value.items() if key not in TIMESTAMPS}
     if isinstance(value, list):
-        return [_without_timestamps(item) for item in value]
+        return [without_timestamps(item) for item in value]
     return value
+
+
+def comparable_carriers(twilio: dict[str, Any], livekit: dict[str, Any]) -> dict[str, Any]:
+    """Both emulators' snapshots (in-process or from a standalone sandbox's /__sandbox/state) as two
+    moments compare them: without timestamps, and only the LiveKit numbers still held."""
+    held = {number_id: number for number_id, number in livekit["phone_numbers"].items() if number["status"] != RELEASED}
+    return without_timestamps({"twilio": twilio, "livekit": {**livekit, "phone_numbers": held}})
 
 
 def carrier_state(sandbox: RunningSandbox) -> dict[str, Any]:
     """Twilio accounts (numbers with their trunk_sid, trunks, origination URLs, credential lists) and
     the LiveKit project (trunks with their numbers, dispatch rules, held phone numbers)."""
-    livekit = sandbox.livekit.snapshot()
-    livekit["phone_numbers"] = {
-        number_id: number for number_id, number in livekit["phone_numbers"].items() if number["status"] != RELEASED
-    }
-    return _without_timestamps({"twilio": sandbox.twilio.snapshot(), "livekit": livekit})
+    return comparable_carriers(sandbox.twilio.snapshot(), sandbox.livekit.snapshot())
 
 
 async def database_state() -> dict[str, list[dict[str, Any]]]:
     """Every row of the tables an import writes, in id order, without timestamps."""
     return {
-        table: _without_timestamps(await model.all().order_by("id").values())
+        table: without_timestamps(await model.all().order_by("id").values())
         for table, model in TABLES.items()
     }
 

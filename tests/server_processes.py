@@ -22,13 +22,12 @@ import httpx
 from cryptography.fernet import Fernet
 
 from providers.sandbox.server import DEMO_STATE
+from tests.sandbox_snapshot import comparable_carriers
 
 TRUNKLINE = str(pathlib.Path(sys.executable).with_name("trunkline"))
 _DEMO = json.loads(DEMO_STATE.read_text())
 PLATFORM_ACCOUNT = next(a for a in _DEMO["twilio"]["accounts"] if a.get("platform"))
 CARRIER_VARIABLES = ("TRUNKLINE_", "LIVEKIT_", "TWILIO_")
-TIMESTAMPS = frozenset({"created_at", "updated_at", "assigned_at", "released_at", "date_created", "date_updated"})
-RELEASED = "PHONE_NUMBER_STATUS_RELEASED"
 
 
 def clean_environment(**variables: str) -> dict[str, str]:
@@ -148,11 +147,7 @@ class Sandbox:
     async def carriers(self) -> dict[str, Any]:
         """What exists at Twilio and LiveKit, without timestamps; released LiveKit numbers do not count."""
         state = await self.state()
-        livekit = state["livekit"]
-        livekit["phone_numbers"] = {
-            number_id: number for number_id, number in livekit["phone_numbers"].items() if number["status"] != RELEASED
-        }
-        return _without_timestamps({"twilio": state["twilio"], "livekit": livekit})
+        return comparable_carriers(state["twilio"], state["livekit"])
 
     async def add_fault(self, **rule: Any) -> None:
         response = await self.http.post("/__sandbox/faults", json=rule)
@@ -266,11 +261,3 @@ def command_line(pid: int) -> str:
 
 def new_secret_key() -> str:
     return Fernet.generate_key().decode()
-
-
-def _without_timestamps(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _without_timestamps(item) for key, item in value.items() if key not in TIMESTAMPS}
-    if isinstance(value, list):
-        return [_without_timestamps(item) for item in value]
-    return value

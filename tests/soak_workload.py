@@ -24,7 +24,15 @@ from typing import Any
 import httpx
 from graphql import GraphQLObjectType, GraphQLUnionType, build_schema, get_named_type
 
-from tests.graphql_documents import CREATE_SIP_TRUNK, IMPORT_PHONE_NUMBER
+from tests.graphql_documents import (
+    CREATE_AGENT,
+    CREATE_SIP_TRUNK,
+    DELETE_PHONE_NUMBER,
+    DELETE_SIP_TRUNK,
+    IMPORT_PHONE_NUMBER,
+    PURCHASE_PHONE_NUMBER,
+    UPDATE_PHONE_NUMBER,
+)
 from tests.soak_audit import CAP_BREACHES, UNEXPECTED, Problem
 
 SCHEMA_FILE = pathlib.Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
@@ -38,53 +46,6 @@ REQUEST_TIMEOUT = 90.0
 ATTEMPTS = 6
 RETRY_PAUSE = 1.5
 
-CREATE_AGENT = """
-mutation CreateAgent($input: CreateAgentInput!) {
-  createAgent(input: $input) {
-    __typename
-    ... on CreateAgentSuccess { agent { id } }
-    ... on ValidationError { message code fieldErrors { field code } }
-  }
-}"""
-DELETE_SIP_TRUNK = """
-mutation DeleteSipTrunk($id: ID!) {
-  deleteSipTrunk(id: $id) {
-    __typename
-    ... on DeleteSipTrunkSuccess { deletedId }
-    ... on ValidationError { message code fieldErrors { field code } }
-    ... on NotFoundError { message code }
-    ... on ProviderError { message code provider retryable }
-  }
-}"""
-PURCHASE_PHONE_NUMBER = """
-mutation PurchasePhoneNumber($input: PurchasePhoneNumberInput!) {
-  purchasePhoneNumber(input: $input) {
-    __typename
-    ... on PurchasePhoneNumberSuccess { phoneNumber { id e164 source status capabilities label trunkId agentId } }
-    ... on ValidationError { message code fieldErrors { field code message } }
-    ... on PaymentRequiredError { message code limit current }
-    ... on ProviderError { message code provider retryable }
-  }
-}"""
-UPDATE_PHONE_NUMBER = """
-mutation UpdatePhoneNumber($input: UpdatePhoneNumberInput!) {
-  updatePhoneNumber(input: $input) {
-    __typename
-    ... on UpdatePhoneNumberSuccess { phoneNumber { id e164 source status capabilities label agentId } }
-    ... on ValidationError { message code fieldErrors { field code message } }
-    ... on NotFoundError { message code }
-    ... on ProviderError { message code provider retryable }
-  }
-}"""
-DELETE_PHONE_NUMBER = """
-mutation DeletePhoneNumber($id: ID!) {
-  deletePhoneNumber(id: $id) {
-    __typename
-    ... on DeletePhoneNumberSuccess { deletedId }
-    ... on NotFoundError { message code }
-    ... on ProviderError { message code provider retryable }
-  }
-}"""
 AVAILABLE = """
 query Available($source: PhoneNumberSource!) { availablePhoneNumbers(source: $source, limit: 10) { e164 } }"""
 PHONE_NUMBERS_PAGE = """

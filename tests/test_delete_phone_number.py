@@ -7,33 +7,17 @@ from models.ids import new_id
 from tests.factories import add_agent
 from tests.graphql_documents import (
     CREATE_SIP_TRUNK,
+    DELETE_PHONE_NUMBER,
     DEMO_ACCOUNT_SID,
     DEMO_CALLER_IDS,
     DEMO_CREDENTIALS,
     DEMO_DIDS,
     IMPORT_PHONE_NUMBER,
+    PURCHASE_PHONE_NUMBER,
     create_trunk_result,
     import_result,
     sandbox_state,
 )
-
-DELETE_PHONE_NUMBER = """
-mutation DeletePhoneNumber($id: ID!) {
-  deletePhoneNumber(id: $id) {
-    __typename
-    ... on DeletePhoneNumberSuccess { deletedId }
-    ... on NotFoundError { message code id }
-    ... on ProviderError { message code provider retryable }
-  }
-}"""
-
-PURCHASE_PHONE_NUMBER = """
-mutation PurchasePhoneNumber($input: PurchasePhoneNumberInput!) {
-  purchasePhoneNumber(input: $input) {
-    __typename
-    ... on PurchasePhoneNumberSuccess { phoneNumber { id e164 trunkId } }
-  }
-}"""
 
 PHONE_NUMBER_STATUS = """
 query PhoneNumber($id: ID!) {

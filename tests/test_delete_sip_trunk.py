@@ -7,31 +7,16 @@ import pytest
 from models import PhoneNumber, SipTrunk
 from models.ids import new_id
 from tests.graphql_documents import (
-    CREATE_SIP_TRUNK,
+    DELETE_PHONE_NUMBER,
+    DELETE_SIP_TRUNK,
     DEMO_CREDENTIALS,
     DEMO_DIDS,
-    IMPORT_PHONE_NUMBER,
-    create_trunk_result,
+    answer,
+    byoc_trunk,
     field_codes,
-    import_result,
+    imported,
     sandbox_state,
 )
-
-DELETE_SIP_TRUNK = """
-mutation DeleteSipTrunk($id: ID!) {
-  deleteSipTrunk(id: $id) {
-    __typename
-    ... on DeleteSipTrunkSuccess { deletedId }
-    ... on ValidationError { message code fieldErrors { field code message } }
-    ... on NotFoundError { message code id }
-    ... on ProviderError { message code provider retryable }
-  }
-}"""
-
-DELETE_PHONE_NUMBER = """
-mutation DeletePhoneNumber($id: ID!) {
-  deletePhoneNumber(id: $id) { __typename }
-}"""
 
 SIP_TRUNKS = """
 query SipTrunks($id: ID!) {
@@ -42,32 +27,17 @@ query SipTrunks($id: ID!) {
 BYOC_NUMBERS = ("+12025550147", "+12025550148")
 
 
-async def create_byoc_trunk(tenant, name: str = "Carrier") -> dict:
-    trunk_input = {"name": name, "direction": "BOTH", "sipAddress": "sip.example-carrier.com"}
-    result = create_trunk_result(await tenant.graphql(CREATE_SIP_TRUNK, {"input": trunk_input}))
-    assert result["__typename"] == "CreateSipTrunkSuccess", result
-    return result["sipTrunk"]
-
-
-async def imported(tenant, number_input: dict) -> dict:
-    result = import_result(await tenant.graphql(IMPORT_PHONE_NUMBER, {"input": number_input}))
-    assert result["__typename"] == "ImportPhoneNumberSuccess", result
-    return result["phoneNumber"]
-
-
 async def import_byoc(tenant, trunk: dict, e164: str) -> dict:
     return await imported(tenant, {"e164": e164, "source": "BYOC", "trunkId": trunk["id"]})
 
 
 async def delete_number(tenant, phone_number_id: str) -> None:
-    body = await tenant.graphql(DELETE_PHONE_NUMBER, {"id": phone_number_id})
-    assert body == {"data": {"deletePhoneNumber": {"__typename": "DeletePhoneNumberSuccess"}}}, body
+    result = answer(await tenant.graphql(DELETE_PHONE_NUMBER, {"id": phone_number_id}))
+    assert result == {"__typename": "DeletePhoneNumberSuccess", "deletedId": phone_number_id}, result
 
 
 async def delete_trunk(tenant, trunk_id: str) -> dict:
-    body = await tenant.graphql(DELETE_SIP_TRUNK, {"id": trunk_id})
-    assert "errors" not in body, body
-    return body["data"]["deleteSipTrunk"]
+    return answer(await tenant.graphql(DELETE_SIP_TRUNK, {"id": trunk_id}))
 
 
 async def trunks_seen_by(tenant, trunk_id: str) -> dict:
@@ -83,8 +53,8 @@ def livekit_trunk_ids(app) -> dict:
 
 async def test_trunk_without_numbers_is_deleted(app, tenant):
     # given
-    trunk = await create_byoc_trunk(tenant)
-    kept = await create_byoc_trunk(tenant, "Other carrier")
+    trunk = await byoc_trunk(tenant)
+    kept = await byoc_trunk(tenant, "Other carrier")
     carriers_before = sandbox_state(app)
 
     # when
@@ -99,7 +69,7 @@ async def test_trunk_without_numbers_is_deleted(app, tenant):
 @pytest.mark.parametrize("riders", [1, 2], ids=["one-number", "two-numbers"])
 async def test_trunk_numbers_ride_is_in_use_and_kept(app, tenant, riders):
     # given
-    trunk = await create_byoc_trunk(tenant)
+    trunk = await byoc_trunk(tenant)
     for e164 in BYOC_NUMBERS[:riders]:
         await import_byoc(tenant, trunk, e164)
     carriers_before = sandbox_state(app)
@@ -117,7 +87,7 @@ async def test_trunk_numbers_ride_is_in_use_and_kept(app, tenant, riders):
 
 async def test_trunk_is_deleted_once_its_last_number_is_deleted(app, tenant):
     # given
-    trunk = await create_byoc_trunk(tenant)
+    trunk = await byoc_trunk(tenant)
     numbers = [await import_byoc(tenant, trunk, e164) for e164 in BYOC_NUMBERS]
     for number in numbers:
         await delete_number(tenant, number["id"])
@@ -133,7 +103,7 @@ async def test_trunk_is_deleted_once_its_last_number_is_deleted(app, tenant):
 
 async def test_deleting_the_trunk_removes_a_livekit_side_left_behind(app, tenant):
     # given a trunk row still pointing at LiveKit trunks, as an interrupted release can leave it
-    trunk = await create_byoc_trunk(tenant)
+    trunk = await byoc_trunk(tenant)
     livekit_client = app.state.services.livekit
     inbound = await livekit_client.create_inbound_trunk(f"trunkline {trunk['id']}", [BYOC_NUMBERS[0]])
     outbound = await livekit_client.create_outbound_trunk(
@@ -153,7 +123,7 @@ async def test_deleting_the_trunk_removes_a_livekit_side_left_behind(app, tenant
 
 async def test_livekit_failure_keeps_the_trunk_and_deleting_again_finishes(app, tenant):
     # given a trunk row still pointing at a LiveKit trunk, and LiveKit failing
-    trunk = await create_byoc_trunk(tenant)
+    trunk = await byoc_trunk(tenant)
     inbound = await app.state.services.livekit.create_inbound_trunk(f"trunkline {trunk['id']}", [BYOC_NUMBERS[0]])
     await SipTrunk.filter(id=trunk["id"]).update(livekit_inbound_trunk_id=inbound)
     faults = app.state.sandbox.faults
@@ -187,7 +157,7 @@ async def test_unknown_trunk_is_not_found(tenant, unknown_id):
 async def test_another_workspaces_trunk_is_not_found_and_kept(tenant, make_tenant):
     # given
     other = await make_tenant("Globex")
-    theirs = await create_byoc_trunk(other)
+    theirs = await byoc_trunk(other)
 
     # when
     result = await delete_trunk(tenant, theirs["id"])
@@ -215,7 +185,7 @@ async def test_shared_twilio_trunk_is_not_allowed_and_kept(app, tenant):
 
 async def test_concurrent_deletes_of_one_trunk_all_answer_within_the_contract(app, tenant):
     # given a trunk whose LiveKit side is slow to delete, so the deletes overlap under its lease
-    trunk = await create_byoc_trunk(tenant)
+    trunk = await byoc_trunk(tenant)
     livekit_client = app.state.services.livekit
     inbound = await livekit_client.create_inbound_trunk(f"trunkline {trunk['id']}", [BYOC_NUMBERS[0]])
     await SipTrunk.filter(id=trunk["id"]).update(livekit_inbound_trunk_id=inbound)
