@@ -87,7 +87,7 @@ async def import_phone_number(workspace_id: str, request: ImportRequest, service
         holding = await twilio_lookup.look_up(request.e164, request.twilio, services)
         if not isinstance(holding, twilio_lookup.TwilioHolding):
             return holding
-    # 4. A slot, and the number, reserved in one short transaction.
+    # 4. A slot, and the number, reserved in one short transaction; the row is born leased to this import.
     reserved = await reserve_number(
         workspace_id,
         request.e164,
@@ -95,6 +95,7 @@ async def import_phone_number(workspace_id: str, request: ImportRequest, service
         label=request.label or None,
         agent=references.agent,
         trunk=references.trunk,
+        **services.leases.taken_now(),
     )
     if not isinstance(reserved, PhoneNumber):
         return reserved

@@ -65,7 +65,8 @@ async def purchase_phone_number(workspace_id: str, request: PurchaseRequest, ser
     if platform is None:
         return NOT_CONFIGURED
     reserved = await reserve_number(
-        workspace_id, request.e164, PhoneNumberSource.TWILIO_PURCHASED, label=request.label or None, agent=agent
+        workspace_id, request.e164, PhoneNumberSource.TWILIO_PURCHASED, label=request.label or None, agent=agent,
+        **services.leases.taken_now(),
     )
     if not isinstance(reserved, PhoneNumber):
         return reserved

@@ -61,7 +61,7 @@ class Journal:
         return {row.params["trunk_id"] for row in self._steps if row.params.get("trunk_id")}
 
     async def take(self, step: type[Step], params: Params, **inputs: Any) -> Any:
-        """Write the step, take it, then write what it made. `params` must be enough to settle it;
+        """Write the step, then take it. `params` must be enough to settle it after a crash;
         `inputs` go to the call only (objects in hand, secrets)."""
         kind = STEPS[step.name]
         seq, self._next_seq = self._next_seq, self._next_seq + 1
@@ -75,9 +75,10 @@ class Journal:
         except ProviderTimeout:
             self.unsettled = True
             raise
+        # What it made is kept in memory only, for settling in this process; the row stays STARTED, and
+        # after a crash recovery finds what a create made by its attempt's name. One write fewer per step.
         row.params = {**row.params, **kind.made(answer)}
         row.state = StepState.DONE
-        await row.save(update_fields=["params", "state", "updated_at"])
         return answer
 
     @asynccontextmanager

@@ -40,20 +40,30 @@ class Leases:
     duration: timedelta = timedelta(seconds=120)
     wait: float = 30.0
 
-    def number(self, phone_number_id: str, *, wait: float | None = None) -> AbstractAsyncContextManager[PhoneNumber | None]:
-        return lease(PhoneNumber, phone_number_id, self.duration, self.wait if wait is None else wait)
+    def number(
+        self, phone_number_id: str, *, wait: float | None = None, held: str | None = None
+    ) -> AbstractAsyncContextManager[PhoneNumber | None]:
+        """`held`: the token of a lease already taken (a reservation is inserted leased), adopted as it is:
+        renewed and given up like any other, yielding None since the holder has the row."""
+        return lease(PhoneNumber, phone_number_id, self.duration, self.wait if wait is None else wait, held)
+
+    def taken_now(self) -> dict[str, object]:
+        """The lease columns of a row inserted already leased to its inserter."""
+        return {"lease_token": secrets.token_hex(16), "lease_expires_at": datetime.now(UTC) + self.duration}
 
     def trunk(self, trunk_id: str, *, wait: float | None = None) -> AbstractAsyncContextManager[SipTrunk | None]:
         return lease(SipTrunk, trunk_id, self.duration, self.wait if wait is None else wait)
 
 
 @asynccontextmanager
-async def lease(model: type[M], row_id: str, duration: timedelta, wait: float) -> AsyncIterator[M | None]:
+async def lease(
+    model: type[M], row_id: str, duration: timedelta, wait: float, held: str | None = None
+) -> AsyncIterator[M | None]:
     """Hold the row's lease and yield the row as it is now (None when the row is gone)."""
-    token = secrets.token_hex(16)
+    token = held or secrets.token_hex(16)
     deadline = asyncio.get_running_loop().time() + wait
     pause = 0.01
-    while not await _take(model, row_id, token, duration):
+    while not held and not await _take(model, row_id, token, duration):
         if not await model.exists(id=row_id):
             yield None
             return
@@ -63,7 +73,7 @@ async def lease(model: type[M], row_id: str, duration: timedelta, wait: float) -
         pause = min(pause * 2, 0.25)
     renewing = asyncio.create_task(_renew(model, row_id, token, duration))
     try:
-        yield await model.get_or_none(id=row_id)
+        yield None if held else await model.get_or_none(id=row_id)
     finally:
         renewing.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -39,7 +39,7 @@ class Refused(Exception):
 async def provision_reserved(number: PhoneNumber, services: Services, provider: str, work: Work) -> PhoneNumber | Failure:
     """Run `work` for the reserved number; `provider` names the carrier a busy trunk is reported against."""
     # Held throughout, so recovery never takes an import that is still running for an interrupted one.
-    async with services.leases.number(number.id):
+    async with services.leases.number(number.id, held=number.lease_token):
         journal = Journal(number.id, number.workspace_id, services)
         try:
             async with journal.all_or_nothing(leaving=True):
