@@ -11,11 +11,19 @@ its failure (SDK client and session, our own Twirp requests, timeouts, retries, 
 `operations` holds `LiveKitGateway`, what each call sends and how its answer is read.
 """
 
-from providers.livekit.operations import AvailableNumber, InboundTrunk, LiveKitGateway, LiveKitNumber, OutboundTrunk
+from providers.livekit.operations import (
+    AvailableNumber,
+    DispatchRule,
+    InboundTrunk,
+    LiveKitGateway,
+    LiveKitNumber,
+    OutboundTrunk,
+)
 from providers.livekit.transport import failure_kind, http_base
 
 __all__ = [
     "AvailableNumber",
+    "DispatchRule",
     "InboundTrunk",
     "LiveKitGateway",
     "LiveKitNumber",

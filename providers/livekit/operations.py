@@ -66,6 +66,24 @@ class LiveKitNumber:
     dispatch_rule_id: str | None
 
 
+@dataclass(frozen=True)
+class DispatchRule:
+    """A dispatch rule as the health check compares it: what it covers and whom it dispatches."""
+
+    id: str
+    name: str
+    numbers: tuple[str, ...]
+    trunk_ids: tuple[str, ...]
+    agent_names: tuple[str, ...]
+
+
+def _rule(info: sip.SIPDispatchRuleInfo) -> DispatchRule:
+    return DispatchRule(
+        id=info.sip_dispatch_rule_id, name=info.name, numbers=tuple(info.numbers), trunk_ids=tuple(info.trunk_ids),
+        agent_names=tuple(agent.agent_name for agent in info.room_config.agents),
+    )
+
+
 R = TypeVar("R", InboundTrunk, OutboundTrunk)
 
 
@@ -307,11 +325,7 @@ class LiveKitGateway:
     async def update_dispatch_rule(self, rule_id: str, *, agent_name: str) -> None:
         """Dispatch `agent_name` (alone) into the rule's rooms."""
         # The field update has no room_config, so the whole rule is read and replaced.
-        request = sip.ListSIPDispatchRuleRequest(dispatch_rule_ids=[rule_id])
-        found = await self._transport.call(
-            f"ListSIPDispatchRule {rule_id}", lambda: self._sip.list_dispatch_rule(request), idempotent=True
-        )
-        rule = next((r for r in found.items if r.sip_dispatch_rule_id == rule_id), None)
+        rule = await self._rule_info(rule_id)
         if rule is None:
             raise NotFound(PROVIDER, f"LiveKit dispatch rule {rule_id} not found", code="not_found", status=404)
         del rule.room_config.agents[:]
@@ -340,12 +354,7 @@ class LiveKitGateway:
 
     async def find_dispatch_rule_ids(self, name: str) -> list[str]:
         """Ids of the dispatch rules called `name`."""
-        found = await self._transport.call(
-            "ListSIPDispatchRule",
-            lambda: self._sip.list_dispatch_rule(sip.ListSIPDispatchRuleRequest()),
-            idempotent=True,
-        )
-        return [r.sip_dispatch_rule_id for r in found.items if r.name == name]
+        return [rule.id for rule in await self.list_dispatch_rules() if rule.name == name]
 
     async def find_number(self, e164: str) -> LiveKitNumber | None:
         """The project's number `e164` unless released, or None."""
@@ -359,12 +368,44 @@ class LiveKitGateway:
         return None if number.status == "RELEASED" else number
 
     async def _find_trunk_ids(self, side: _Direction[Any], name: str) -> list[str]:
+        return [trunk.id for trunk in await self._list_trunks(side) if trunk.name == name]
+
+    # --- reads, for the health check and `trunkline doctor` --------------------------------------
+
+    async def list_inbound_trunks(self) -> list[InboundTrunk]:
+        return await self._list_trunks(_INBOUND)
+
+    async def list_outbound_trunks(self) -> list[OutboundTrunk]:
+        return await self._list_trunks(_OUTBOUND)
+
+    async def list_dispatch_rules(self) -> list[DispatchRule]:
+        found = await self._transport.call(
+            "ListSIPDispatchRule",
+            lambda: self._sip.list_dispatch_rule(sip.ListSIPDispatchRuleRequest()),
+            idempotent=True,
+        )
+        return [_rule(info) for info in found.items]
+
+    async def get_dispatch_rule(self, rule_id: str) -> DispatchRule | None:
+        """The rule, or None when LiveKit no longer has it."""
+        info = await self._rule_info(rule_id)
+        return None if info is None else _rule(info)
+
+    async def _rule_info(self, rule_id: str) -> sip.SIPDispatchRuleInfo | None:
+        # LiveKit has no GetSIPDispatchRule: a listing filtered by id leaves out an unknown one.
+        request = sip.ListSIPDispatchRuleRequest(dispatch_rule_ids=[rule_id])
+        found = await self._transport.call(
+            f"ListSIPDispatchRule {rule_id}", lambda: self._sip.list_dispatch_rule(request), idempotent=True
+        )
+        return next((r for r in found.items if r.sip_dispatch_rule_id == rule_id), None)
+
+    async def _list_trunks(self, side: _Direction[R]) -> list[R]:
         found = await self._transport.call(
             f"ListSIP{side.name}Trunk",
             lambda: side.list_trunks(self._sip, side.list_request()),
             idempotent=True,
         )
-        return [t.sip_trunk_id for t in found.items if t.name == name]
+        return [side.record(info) for info in found.items]
 
     # --- phone numbers (PhoneNumberService, JSON) -----------------------------------------------
 

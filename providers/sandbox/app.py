@@ -2,7 +2,8 @@
 
 Control endpoints live under `/__sandbox/`: `faults` and `faults/seed` (see
 `providers.sandbox.faults`) and `state`, which returns both emulators' state and the log of
-carrier requests (method, path, status; no query strings, headers or bodies, so no secrets).
+carrier requests (method, path, status; no query strings, headers or bodies, so no secrets), and
+`twilio/accounts/{sid}/auth_token`, which changes an account's token as its owner would at Twilio.
 """
 
 from __future__ import annotations
@@ -67,6 +68,22 @@ async def _state(request: web.Request) -> web.Response:
     })
 
 
+async def _set_auth_token(request: web.Request) -> web.Response:
+    """`POST /__sandbox/twilio/accounts/{sid}/auth_token` with `{"auth_token": "<32 hex>"}`: the customer
+    rotates the token at Twilio (the old one is refused from then on)."""
+    account = request.app[TWILIO_STATE].accounts.get(request.match_info["sid"])
+    try:
+        token = (await request.json()).get("auth_token")
+    except (ValueError, AttributeError):
+        token = None
+    if account is None:
+        return web.json_response({"error": "no such account"}, status=404)
+    if not isinstance(token, str) or not token:
+        return web.json_response({"error": 'expected a JSON object {"auth_token": "<token>"}'}, status=400)
+    account.auth_token = token
+    return web.Response(status=204)
+
+
 def create_sandbox_app(seed: dict[str, Any], *, fault_seed: int | None = None) -> web.Application:
     """Build the sandbox from a seed `{"twilio": {...}, "livekit": {...}}`; `fault_seed` seeds the
     dice of fault rules with a `probability`, so a chaos run can be replayed."""
@@ -84,4 +101,5 @@ def create_sandbox_app(seed: dict[str, Any], *, fault_seed: int | None = None) -
     setup_livekit(app, app[LIVEKIT_STATE])
     setup_fault_routes(app, faults)
     app.router.add_get(CONTROL_PREFIX + "state", _state)
+    app.router.add_post(CONTROL_PREFIX + "twilio/accounts/{sid}/auth_token", _set_auth_token)
     return app

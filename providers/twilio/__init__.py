@@ -10,12 +10,22 @@ error shapes); `operations` holds what each call sends and returns; `gateway` ti
 
 from providers.redact import mask_sid
 from providers.twilio.gateway import TwilioGateway
-from providers.twilio.operations import AvailableNumber, CallerId, IncomingNumber, Trunk, TwilioAccountClient
+from providers.twilio.operations import (
+    AvailableNumber,
+    CallerId,
+    IncomingNumber,
+    Named,
+    OriginationUrl,
+    Trunk,
+    TwilioAccountClient,
+)
 
 __all__ = [
     "AvailableNumber",
     "CallerId",
     "IncomingNumber",
+    "Named",
+    "OriginationUrl",
     "Trunk",
     "TwilioAccountClient",
     "TwilioGateway",

@@ -48,6 +48,23 @@ class Trunk:
 
 
 @dataclass(frozen=True)
+class OriginationUrl:
+    """Where a trunk sends its inbound calls."""
+
+    sid: str
+    sip_url: str
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class Named:
+    """A trunk or credential list of the account, by its friendly name (`trunkline doctor` looks for ours)."""
+
+    sid: str
+    friendly_name: str
+
+
+@dataclass(frozen=True)
 class AvailableNumber:
     """A number on offer to buy."""
 
@@ -90,15 +107,17 @@ class TwilioAccountClient:
         )
         return None if record is None else CallerId(record.sid, record.phone_number)
 
-    async def create_trunk(self, friendly_name: str) -> Trunk:
-        """Create an Elastic SIP trunk under a fresh random `*.pstn.twilio.com` domain.
+    async def create_trunk(self, friendly_name: str, domain_name: str | None = None) -> Trunk:
+        """Create an Elastic SIP trunk under `domain_name` (a trunk rebuilt keeps the domain LiveKit calls),
+        or a fresh random `*.pstn.twilio.com` domain.
 
-        Domains are global at Twilio, so a taken one (21248) is retried with another.
+        Domains are global at Twilio, so a taken one (21248) is retried with a random one.
         """
         attempts_left = DOMAIN_ATTEMPTS
+        wanted = domain_name
         while True:
             attempts_left -= 1
-            domain_name = f"trunkline-{secrets.token_hex(6)}.pstn.twilio.com"
+            domain_name, wanted = wanted or f"trunkline-{secrets.token_hex(6)}.pstn.twilio.com", None
             try:
                 record = await self._transport.call(
                     "create Trunk",
@@ -185,15 +204,73 @@ class TwilioAccountClient:
 
     async def find_trunk_sids(self, friendly_name: str) -> list[str]:
         """SIDs of the account's trunks called `friendly_name` (to recover a create whose answer never came)."""
-        return await self._sids_named(
-            "list Trunks", lambda: self._client.trunking.v1.trunks.list_async(), friendly_name
-        )
+        return [trunk.sid for trunk in await self.list_trunks() if trunk.friendly_name == friendly_name]
 
     async def find_credential_list_sids(self, friendly_name: str) -> list[str]:
         """SIDs of the account's credential lists called `friendly_name`."""
-        return await self._sids_named(
-            "list CredentialLists", lambda: self._client.sip.credential_lists.list_async(), friendly_name
+        return [cl.sid for cl in await self.list_credential_lists() if cl.friendly_name == friendly_name]
+
+    # --- reads, for the health check and `trunkline doctor` --------------------------------------
+
+    async def get_incoming_number(self, number_sid: str) -> IncomingNumber:
+        """The account's IncomingPhoneNumber; NotFound once the account no longer holds it."""
+        record = await self._transport.call(
+            "fetch IncomingPhoneNumber",
+            lambda: self._client.incoming_phone_numbers(number_sid).fetch_async(),
+            idempotent=True,
         )
+        return _incoming(record)
+
+    async def get_trunk(self, trunk_sid: str) -> Trunk:
+        record = await self._transport.call(
+            "fetch Trunk", lambda: self._client.trunking.v1.trunks(trunk_sid).fetch_async(), idempotent=True
+        )
+        return Trunk(record.sid, record.domain_name)
+
+    async def origination_urls(self, trunk_sid: str) -> list[OriginationUrl]:
+        records = await self._transport.call(
+            "list OriginationUrls",
+            lambda: self._client.trunking.v1.trunks(trunk_sid).origination_urls.list_async(),
+            idempotent=True,
+        )
+        return [OriginationUrl(r.sid, r.sip_url, bool(r.enabled)) for r in records]
+
+    async def update_origination_url(self, trunk_sid: str, url_sid: str, sip_url: str) -> None:
+        """Point the origination URL at `sip_url` again, enabled."""
+        await self._transport.call(
+            "update OriginationUrl",
+            lambda: self._client.trunking.v1.trunks(trunk_sid).origination_urls(url_sid).update_async(
+                sip_url=sip_url, enabled=True
+            ),
+            idempotent=True,
+        )
+
+    async def get_credential_list(self, cl_sid: str) -> Named:
+        record = await self._transport.call(
+            "fetch CredentialList", lambda: self._client.sip.credential_lists(cl_sid).fetch_async(), idempotent=True
+        )
+        return Named(record.sid, record.friendly_name)
+
+    async def trunk_credential_list_sids(self, trunk_sid: str) -> list[str]:
+        """The credential lists attached to the trunk."""
+        records = await self._transport.call(
+            "list Trunk CredentialLists",
+            lambda: self._client.trunking.v1.trunks(trunk_sid).credentials_lists.list_async(),
+            idempotent=True,
+        )
+        return [record.sid for record in records]
+
+    async def list_trunks(self) -> list[Named]:
+        records = await self._transport.call(
+            "list Trunks", lambda: self._client.trunking.v1.trunks.list_async(), idempotent=True
+        )
+        return [Named(record.sid, record.friendly_name) for record in records]
+
+    async def list_credential_lists(self) -> list[Named]:
+        records = await self._transport.call(
+            "list CredentialLists", lambda: self._client.sip.credential_lists.list_async(), idempotent=True
+        )
+        return [Named(record.sid, record.friendly_name) for record in records]
 
     async def search_available_numbers(self, area_code: str | None, limit: int) -> list[AvailableNumber]:
         """US local numbers the account could buy, optionally in one area code."""
@@ -226,9 +303,6 @@ class TwilioAccountClient:
         records = await self._transport.call(describe, listing, idempotent=True)
         return next((record for record in records if record.phone_number == e164), None)
 
-    async def _sids_named(self, describe: str, listing: Callable[[], Awaitable[list[Any]]], name: str) -> list[str]:
-        records = await self._transport.call(describe, listing, idempotent=True)
-        return [record.sid for record in records if record.friendly_name == name]
 
 
 def _incoming(record: Any) -> IncomingNumber:

@@ -191,6 +191,21 @@ async def test_sdk_manages_origination_urls(sdk):
     assert await urls.list_async() == []
 
 
+async def test_sdk_updates_an_origination_url(sdk):
+    trunk = await new_trunk(sdk)
+    urls = sdk.trunking.v1.trunks(trunk.sid).origination_urls
+    created = await urls.create_async(weight=1, priority=1, enabled=True, friendly_name="LiveKit", sip_url=SIP_URL)
+
+    updated = await urls(created.sid).update_async(sip_url="sip:elsewhere.example.com", enabled=False)
+    fetched = await urls(created.sid).fetch_async()
+
+    assert (updated.sid, updated.sip_url, updated.enabled, updated.weight) == (created.sid, "sip:elsewhere.example.com", False, 1)
+    assert (fetched.sip_url, fetched.enabled) == ("sip:elsewhere.example.com", False)
+    with pytest.raises(TwilioRestException) as refused:
+        await urls(created.sid).update_async(sip_url="https://not-sip.example.com")
+    assert refused.value.status == 400
+
+
 async def test_sdk_manages_trunk_credential_lists(sdk):
     trunk = await new_trunk(sdk)
     cl = await sdk.sip.credential_lists.create_async(friendly_name="Outbound")

@@ -270,6 +270,25 @@ async def fetch_origination_url(request: web.Request, state: TwilioState, accoun
     return web.json_response(wire.origination_url_json(request, account, _get(trunk.origination_urls, request)))
 
 
+async def update_origination_url(request: web.Request, state: TwilioState, account: TwilioAccount) -> web.Response:
+    """Twilio's update: every field optional, checked as on create; answers 200 with the resource."""
+    url = _get(_trunk(request, account).origination_urls, request)
+    form = await request.post()
+    if "SipUrl" in form:
+        if not form["SipUrl"].startswith("sip:"):
+            raise invalid_parameter(f"SipUrl {form['SipUrl']} must be a sip: URI")
+        url.sip_url = form["SipUrl"]
+    if "Weight" in form:
+        url.weight = _integer(form, "Weight", 1, 65535)
+    if "Priority" in form:
+        url.priority = _integer(form, "Priority", 0, 65535)
+    if "Enabled" in form:
+        url.enabled = form["Enabled"].lower() == "true"
+    if form.get("FriendlyName"):
+        url.friendly_name = form["FriendlyName"]
+    return web.json_response(wire.origination_url_json(request, account, url))
+
+
 async def delete_origination_url(request: web.Request, state: TwilioState, account: TwilioAccount) -> web.Response:
     trunk = _trunk(request, account)
     del trunk.origination_urls[_get(trunk.origination_urls, request).sid]
@@ -361,6 +380,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", TK + "/OriginationUrls", list_origination_urls),
     ("POST", TK + "/OriginationUrls", create_origination_url),
     ("GET", TK + f"/OriginationUrls/{SID}", fetch_origination_url),
+    ("POST", TK + f"/OriginationUrls/{SID}", update_origination_url),
     ("DELETE", TK + f"/OriginationUrls/{SID}", delete_origination_url),
     ("GET", TK + "/CredentialLists", list_trunk_credential_lists),
     ("POST", TK + "/CredentialLists", attach_credential_list),
