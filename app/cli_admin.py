@@ -1,4 +1,5 @@
-"""`trunkline workspace …` and `trunkline apikey …`: the operators' tools, on a migrated database only."""
+"""`trunkline workspace …`, `trunkline apikey …` and `trunkline doctor`: the operators' tools, on a migrated
+database only."""
 
 from __future__ import annotations
 
@@ -40,6 +41,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             {"--workspace": workspace_option}, json=True)
     _action(apikey, "revoke", apikey_revoke, "revoke an API key at once",
             {"key_id": {"metavar": "KEY_ID", "help": "the key's id (key_…) or the key itself (sk_…)"}})
+
+    _action(commands, "doctor", doctor, "check every ACTIVE number at its carriers, and find what no row owns", {
+        "--workspace": {"metavar": "WORKSPACE_ID", "help": "only this workspace's numbers and Twilio accounts"},
+        "--repair": {"action": "store_true", "help": "put back what can be put back, and delete what no row owns"},
+    }, json='print one JSON document {"numbers": [...], "orphans": [...]}')
 
 
 def _action(
@@ -188,6 +194,58 @@ def apikey_revoke(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return run_with_database(settings, work)
+
+
+def doctor(args: argparse.Namespace, settings: Settings) -> int:
+    """0 when nothing is left wrong, 1 when something is (or a carrier failed)."""
+    from app.carriers import carriers
+    from providers.errors import ProviderFailure
+    from resolvers.doctor import run_doctor
+
+    async def work() -> int:
+        if args.workspace and not (_well_formed(args.workspace) and await Workspace.exists(id=args.workspace)):
+            _no_workspace(args.workspace)
+            return 1
+        try:
+            async with carriers(settings) as running:
+                report = await run_doctor(running.services, workspace_id=args.workspace, repair=args.repair)
+        except ProviderFailure as failure:  # its message never holds a secret
+            print(f"trunkline: {failure}", file=sys.stderr)
+            return 1
+        _print_doctor(report, args.json)
+        return 0 if report.all_well else 1
+
+    return run_with_database(settings, work)
+
+
+def _print_doctor(report, as_json: bool) -> None:
+    numbers = [
+        {
+            "id": n.id,
+            "healthy": n.healthy,
+            "problems": [
+                {"provider": p.provider.value.upper(), "resource": p.resource, "code": p.code.value,
+                 "message": p.message, "repaired": p.repaired}
+                for p in n.problems
+            ],
+            **({"error": n.error} if n.error else {}),
+        }
+        for n in report.numbers
+    ]
+    orphans = [
+        {"provider": o.provider.value.upper(), "resource": o.resource, "name": o.name, "removed": o.removed}
+        for o in report.orphans
+    ]
+    if as_json:
+        print(json.dumps({"numbers": numbers, "orphans": orphans}))
+        return
+    for number in numbers:
+        print(f"{number['id']}  {'healthy' if number['healthy'] else 'UNHEALTHY'}  {number.get('error', '')}".rstrip())
+        for p in number["problems"]:
+            print(f"  {p['code']} {p['provider']} {p['resource']}{'  (repaired)' if p['repaired'] else ''}: {p['message']}")
+    for o in orphans:
+        print(f"orphan {o['provider']} {o['resource']} {o['name']!r}{'  (removed)' if o['removed'] else ''}")
+    print(f"{len(numbers)} numbers checked, {sum(not n['healthy'] for n in numbers)} unhealthy; {len(orphans)} orphans")
 
 
 def _workspace_line(w: dict) -> str:

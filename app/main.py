@@ -1,6 +1,6 @@
 """The Starlette application factory: middleware and routes in the order a request meets them."""
 
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from datetime import timedelta
 
 from starlette.applications import Starlette
@@ -29,6 +29,7 @@ from app.request_limits import RequestLimits
 from app.secret_key import derived_keys
 from app.security_headers import SecurityHeaders
 from app.settings import Settings
+from resolvers.check_active_numbers import check_active_numbers
 from resolvers.recover_interrupted import recover_interrupted
 from schema.schema import build_schema
 
@@ -52,9 +53,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             async def recover_interrupted_operations() -> None:
                 await recover_interrupted(running.services, grace)
 
+            async def check_active_numbers_health() -> None:
+                await check_active_numbers(running.services)
+
             await rate_limits.start()
             try:
-                async with every(settings.recovery_interval, recover_interrupted_operations, purge_expired_keys):
+                async with every(settings.recovery_interval, recover_interrupted_operations, purge_expired_keys), \
+                        _health_checks(settings, check_active_numbers_health):
                     yield
             finally:
                 await rate_limits.close()
@@ -95,6 +100,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.rate_limits = rate_limits
     return app
+
+
+def _health_checks(settings: Settings, job):
+    """The periodic health check, when TRUNKLINE_HEALTH_CHECK_INTERVAL turns it on."""
+    return every(settings.health_check_interval, job) if settings.health_check_interval else nullcontext()
 
 
 def app_from_env() -> Starlette:

@@ -47,6 +47,7 @@ class Settings:
     provider_timeout: float = 10.0
     recovery_grace: float = 600.0
     recovery_interval: float = 60.0
+    health_check_interval: float | None = None  # seconds between health checks of every ACTIVE number; None: off
     lease: float = 120.0
     env: str = "development"
     log_format: str = "text"
@@ -93,6 +94,7 @@ class Settings:
             provider_timeout=read("TRUNKLINE_PROVIDER_TIMEOUT", SECONDS, 10.0),
             recovery_grace=read("TRUNKLINE_RECOVERY_GRACE", SECONDS, 600.0),
             recovery_interval=read("TRUNKLINE_RECOVERY_INTERVAL", SECONDS, 60.0),
+            health_check_interval=read("TRUNKLINE_HEALTH_CHECK_INTERVAL", SECONDS, None),
             lease=read("TRUNKLINE_LEASE", SECONDS, 120.0),
             env=environment,
             log_format=log_format_from_env(env),

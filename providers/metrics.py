@@ -1,4 +1,4 @@
-"""Counters the lower layers record into: carrier calls (providers), imports and recoveries (resolvers).
+"""Counters the lower layers record into: carrier calls (providers), imports, recoveries and health checks (resolvers).
 
 They live here, at the bottom, so nothing imports upwards; app/metrics.py serves them at GET /metrics.
 """
@@ -13,3 +13,8 @@ CARRIER_DURATION = Histogram(
     "trunkline_carrier_request_duration_seconds", "Time a carrier call took, retries included", ["carrier", "operation"]
 )
 RECOVERIES = Counter("trunkline_recoveries", "Interrupted operations finished by recovery", ["action"])
+HEALTH_CHECKS = Counter("trunkline_health_checks", "Phone-number health checks by outcome", ["outcome"])
+CARRIER_PROBLEMS = Counter(
+    "trunkline_carrier_problems", "Problems health checks found at the carriers, by code and whether repaired",
+    ["code", "repaired"],
+)

@@ -17,6 +17,7 @@ from schema.documents import MAX_TOKENS as MAX_TOKENS  # the query limits are re
 from schema.documents import LimitedDocuments
 from schema.error_codes import ExecutionErrorCodes, MaskCrashes, is_unexpected
 from schema.errors import NotFoundError, PaymentRequiredError, ProviderError
+from schema.mutations.check_phone_number import check_phone_number
 from schema.mutations.create_agent import create_agent
 from schema.mutations.delete_agent import delete_agent
 from schema.mutations.create_sip_trunk import create_sip_trunk
@@ -75,6 +76,10 @@ class Mutation:
     delete_phone_number = strawberry.mutation(
         resolver=delete_phone_number,
         description="Release a number at its carriers (a shared trunk goes with its last number) and free its slot.",
+    )
+    check_phone_number = strawberry.mutation(
+        resolver=check_phone_number,
+        description="Compare a number with what its carriers hold; with repair, put back what can be put back.",
     )
     create_agent = strawberry.mutation(resolver=create_agent, description="Create an agent.")
     update_agent = strawberry.mutation(resolver=update_agent, description="Rename an agent.")

@@ -338,7 +338,7 @@ class CreateTwilioTrunk(Create):
 
     async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> Any:
         client = await clients.twilio(step.params["twilio_account_id"])
-        return await client.create_trunk(step.params["name"])
+        return await client.create_trunk(step.params["name"], step.params.get("domain_name"))
 
     def made(self, answer: Any) -> Params:
         return {"trunk_sid": answer.sid, "domain_name": answer.domain_name}
@@ -366,6 +366,18 @@ class AddOriginationUrl(Kept):
 
     def made(self, answer: str) -> Params:
         return {"origination_url_sid": answer}
+
+
+class PointOriginationUrl(Kept):
+    """An origination URL that drifted is sent back to LiveKit's SIP endpoint (the health check's repair);
+    the target is what the rows want, so there is nothing to undo."""
+
+    name = "twilio.point_origination_url"
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> None:
+        client = await clients.twilio(step.params["twilio_account_id"])
+        sip_uri = clients.services.livekit_sip_uri
+        await client.update_origination_url(step.params["trunk_sid"], step.params["origination_url_sid"], sip_uri)
 
 
 class AttachCredentialList(Kept):
