@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.serve_sqlite import serving
 from tests.server_processes import create_workspace
 
@@ -20,6 +22,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PYTHON_SCRIPT = EXAMPLES / "python" / "import_number.py"
 TS_DIR = EXAMPLES / "typescript"
 DEMO_DID = "+14155550101"
+
+# The TypeScript tests write into examples/typescript (node_modules, src/gql, build, a broken client): one worker.
+pytestmark = pytest.mark.xdist_group("examples")
 
 
 def run_python_example(url: str, api_key: str, *args: str) -> subprocess.CompletedProcess:
