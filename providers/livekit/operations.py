@@ -103,6 +103,12 @@ class _Direction(Generic[R]):
     record: Callable[[Any], R]
 
 
+def _whole_list(values: Iterable[str]) -> ListUpdate:
+    """A ListUpdate making a list exactly `values`: LiveKit reads an empty `set` as "no change"."""
+    values = list(values)
+    return ListUpdate(set=values) if values else ListUpdate(clear=True)
+
+
 def _inbound(info: sip.SIPInboundTrunkInfo) -> InboundTrunk:
     return InboundTrunk(
         id=info.sip_trunk_id, name=info.name, numbers=tuple(info.numbers),
@@ -273,6 +279,40 @@ class LiveKitGateway:
     async def get_outbound_trunk(self, trunk_id: str) -> OutboundTrunk:
         return await self._get_trunk(_OUTBOUND, trunk_id)
 
+    async def update_inbound_trunk_fields(
+        self,
+        trunk_id: str,
+        *,
+        allowed_addresses: Iterable[str],
+        auth_username: str | None,
+        auth_password: str | None,
+    ) -> InboundTrunk:
+        """Set the inbound trunk's allowed addresses and digest auth to these (an empty list or None
+        clears them); its numbers stay."""
+        update = sip.SIPInboundTrunkUpdate(
+            allowed_addresses=_whole_list(allowed_addresses),
+            auth_username=auth_username or "", auth_password=auth_password or "",
+        )
+        return await self._update_fields(_INBOUND, trunk_id, update, secret=auth_password)
+
+    async def update_outbound_trunk_fields(
+        self,
+        trunk_id: str,
+        *,
+        address: str,
+        transport: str,
+        auth_username: str | None,
+        auth_password: str | None,
+    ) -> OutboundTrunk:
+        """Set the outbound trunk's address, transport and digest auth (None clears it); its numbers stay."""
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {sorted(TRANSPORTS)}, got {transport!r}")
+        update = sip.SIPOutboundTrunkUpdate(
+            address=address, transport=TRANSPORTS[transport],
+            auth_username=auth_username or "", auth_password=auth_password or "",
+        )
+        return await self._update_fields(_OUTBOUND, trunk_id, update, secret=auth_password)
+
     async def delete_trunk(self, trunk_id: str) -> None:
         """Delete an inbound or outbound trunk; one already gone counts as deleted."""
         request = sip.DeleteSIPTrunkRequest(sip_trunk_id=trunk_id)
@@ -283,8 +323,16 @@ class LiveKitGateway:
         if numbers:
             return await self._update_numbers(side, trunk_id, numbers)
         # The SDK turns [] into an empty `set`, which LiveKit reads as "no change"; `clear` empties.
-        request = side.update_request(sip_trunk_id=trunk_id, update=side.update(numbers=ListUpdate(clear=True)))
-        info = await self._transport.sip_proto(f"UpdateSIP{side.name}Trunk", trunk_id, request, side.info)
+        return await self._update_fields(side, trunk_id, side.update(numbers=ListUpdate(clear=True)))
+
+    async def _update_fields(
+        self, side: _Direction[R], trunk_id: str, update: Message, *, secret: str | None = None
+    ) -> R:
+        """An UpdateSIP*Trunk of the fields set in `update`, sent as protobuf ourselves: the SDK's
+        update_*_trunk_fields drop ListUpdate.clear, so through them a list could never be emptied."""
+        request = side.update_request(sip_trunk_id=trunk_id, update=update)
+        method = f"UpdateSIP{side.name}Trunk"
+        info = await self._transport.sip_proto(method, trunk_id, request, side.info, secret=secret)
         return side.record(info)
 
     async def _update_numbers(self, side: _Direction[R], trunk_id: str, numbers: list[str] | ListUpdate) -> R:

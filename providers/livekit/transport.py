@@ -144,15 +144,18 @@ class TwirpTransport:
         """A delete through the SDK; one of something already gone succeeds."""
         await gone_is_done(self.call(describe, request, idempotent=True))
 
-    async def sip_proto(self, method: str, subject: str, request: Message, answer_type: type[M]) -> M:
-        """A SIP call the SDK does not wrap, sent as protobuf like the SDK does. All are repeatable."""
+    async def sip_proto(
+        self, method: str, subject: str, request: Message, answer_type: type[M], *, secret: str | None = None
+    ) -> M:
+        """A SIP call sent as protobuf like the SDK sends it, for the calls the SDK does not wrap or wraps
+        short of a field. All are repeatable. `secret`, one the request carries, stays out of every failure."""
         request_id = _request_id()
 
         async def send() -> M:
             raw = await self._post("SIP", method, request.SerializeToString(), "application/protobuf", request_id)
             return answer_type.FromString(raw)
 
-        return await self.call(f"{method} {subject}", send, idempotent=True)
+        return await self.call(f"{method} {subject}", send, idempotent=True, secret=secret)
 
     async def phone_numbers(
         self, method: str, subject: str, body: dict[str, Any], *, idempotent: bool

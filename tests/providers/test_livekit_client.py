@@ -149,6 +149,45 @@ async def test_unknown_transport_is_refused_before_any_call(gateway, sandbox):
     assert attempts(sandbox, SIP + "CreateSIPOutboundTrunk") == 0
 
 
+async def test_inbound_trunk_settings_are_set_cleared_and_its_numbers_kept(gateway, state):
+    trunk_id = await gateway.create_inbound_trunk(
+        "byoc", ["+14155550100"], allowed_addresses=["203.0.113.0/24"], auth_username="u", auth_password="S3cretPassw0rd"
+    )
+
+    changed = await gateway.update_inbound_trunk_fields(
+        trunk_id, allowed_addresses=["198.51.100.7/32"], auth_username="ops", auth_password="N3wPassw0rd-x"
+    )
+    stored = state.inbound_trunks[trunk_id]
+    assert (changed.numbers, changed.allowed_addresses, changed.auth_username) == (("+14155550100",), ("198.51.100.7/32",), "ops")
+    assert stored.auth_password == "N3wPassw0rd-x"
+
+    # An empty list and None clear: LiveKit would read an empty `set` as "no change".
+    cleared = await gateway.update_inbound_trunk_fields(trunk_id, allowed_addresses=[], auth_username=None, auth_password=None)
+    stored = state.inbound_trunks[trunk_id]
+    assert (cleared.numbers, cleared.allowed_addresses, cleared.auth_username) == (("+14155550100",), (), "")
+    assert stored.auth_password == ""
+
+
+async def test_outbound_trunk_settings_are_set_and_its_numbers_kept(gateway, state):
+    trunk_id = await gateway.create_outbound_trunk(
+        "byoc", "sip.example-carrier.com", ["+14155550100", "+14155550101"], auth_username="u", auth_password="S3cretPassw0rd"
+    )
+
+    changed = await gateway.update_outbound_trunk_fields(
+        trunk_id, address="198.51.100.20:5061", transport="tls", auth_username=None, auth_password=None
+    )
+
+    assert (changed.address, changed.transport, changed.numbers, changed.auth_username) == (
+        "198.51.100.20:5061", "tls", ("+14155550100", "+14155550101"), ""
+    )
+    assert state.outbound_trunks[trunk_id].auth_password == ""
+
+
+async def test_trunk_settings_of_a_missing_trunk_are_not_found(gateway):
+    with pytest.raises(NotFound):
+        await gateway.update_inbound_trunk_fields("ST_missing", allowed_addresses=[], auth_username=None, auth_password=None)
+
+
 # --- dispatch rules --------------------------------------------------------------------------
 
 

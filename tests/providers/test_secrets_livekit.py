@@ -48,6 +48,12 @@ SCENARIOS = {
     "503-exhausted": ({"status": 503, "body": twirp_body("unavailable", "down")}, lambda g: g.get_number("PN_x"), {}),
     "timeout": ({"delay": 0.3}, inbound_with_password, {"timeout": 0.05}),
     "dropped": ({"drop": True}, inbound_with_password, {}),
+    "echoed-secrets-settings-update": (
+        {"status": 400, "body": twirp_body("invalid_argument", f"bad password {SIP_PASSWORD}")},
+        lambda g: g.update_outbound_trunk_fields(
+            "ST_x", address="sip.example.com", transport="auto", auth_username="u", auth_password=SIP_PASSWORD
+        ), {},
+    ),
     "echoed-secrets": (
         {"status": 400, "body": twirp_body("invalid_argument", f"bad password {SIP_PASSWORD} for secret {SECRET}")},
         inbound_with_password, {},
