@@ -68,13 +68,13 @@ async def create_sip_trunk(workspace_id: str, request: SipTrunkRequest, services
 def validate(request: SipTrunkRequest) -> tuple[FieldProblem, ...]:
     return (
         *check_name(request.name),
-        *_sip_address_problems(request.sip_address, request.direction),
-        *_auth_problems(request.auth_username, request.auth_password),
-        *_allowed_addresses_problems(request.allowed_addresses),
+        *sip_address_problems(request.sip_address, request.direction),
+        *auth_problems(request.auth_username, request.auth_password),
+        *allowed_addresses_problems(request.allowed_addresses),
     )
 
 
-def _sip_address_problems(address: str | None, direction: SipTrunkDirection) -> tuple[FieldProblem, ...]:
+def sip_address_problems(address: str | None, direction: SipTrunkDirection) -> tuple[FieldProblem, ...]:
     if not address:
         if direction in (SipTrunkDirection.OUTBOUND, SipTrunkDirection.BOTH):
             return (FieldProblem("sipAddress", FieldCode.REQUIRED, "sipAddress is required for OUTBOUND and BOTH trunks"),)
@@ -92,9 +92,10 @@ def _sip_address_problems(address: str | None, direction: SipTrunkDirection) -> 
     return ()
 
 
-def _auth_problems(username: str | None, password: str | None) -> tuple[FieldProblem, ...]:
+def auth_problems(username: str | None, password: str | None, *, password_kept: bool = False) -> tuple[FieldProblem, ...]:
+    """Digest auth: both or neither; `password_kept` when a stored password stays (an update)."""
     problems = []
-    if bool(username) != bool(password):
+    if bool(username) != (bool(password) or password_kept):
         missing = "authPassword" if username else "authUsername"
         problems.append(FieldProblem(missing, FieldCode.REQUIRED, "authUsername and authPassword go together"))
     if username:
@@ -110,7 +111,7 @@ def _auth_problems(username: str | None, password: str | None) -> tuple[FieldPro
     return tuple(problems)
 
 
-def _allowed_addresses_problems(addresses: tuple[str, ...]) -> tuple[FieldProblem, ...]:
+def allowed_addresses_problems(addresses: tuple[str, ...]) -> tuple[FieldProblem, ...]:
     if len(addresses) > ALLOWED_ADDRESSES_LIMIT:
         # One problem, not one per entry of a list that may be huge.
         message = f"allowedAddresses takes at most {ALLOWED_ADDRESSES_LIMIT} entries, not {len(addresses)}; use CIDR blocks"

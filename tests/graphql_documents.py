@@ -17,6 +17,7 @@ MEMBERS = {
     "DeletePhoneNumberSuccess": "deletedId",
     "CreateSipTrunkSuccess": f"sipTrunk {{ {SIP_TRUNK} }}",
     "DeleteSipTrunkSuccess": "deletedId",
+    "UpdateSipTrunkSuccess": f"sipTrunk {{ {SIP_TRUNK} }}",
     "CreateAgentSuccess": "agent { id name }",
     "ValidationError": "message code fieldErrors { field code message }",
     "PaymentRequiredError": "message code limit current",
@@ -57,6 +58,10 @@ CREATE_SIP_TRUNK = mutation(
 DELETE_SIP_TRUNK = mutation(
     "deleteSipTrunk", "id: ID!", "DeleteSipTrunkSuccess", "ValidationError", "NotFoundError", "ProviderError"
 )
+UPDATE_SIP_TRUNK = mutation(
+    "updateSipTrunk", "input: UpdateSipTrunkInput!",
+    "UpdateSipTrunkSuccess", "ValidationError", "NotFoundError", "ProviderError",
+)  # fmt: skip
 CREATE_AGENT = mutation("createAgent", "input: CreateAgentInput!", "CreateAgentSuccess", "ValidationError")
 
 # The seeded demo customer's Twilio account (providers/sandbox/demo_state.json).

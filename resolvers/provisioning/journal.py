@@ -1,12 +1,13 @@
 """Carrier steps recorded before they are taken, and settled when the operation fails.
 
-Invariant: every carrier write of an import, a purchase or a bind is in the journal before it is sent,
-and a create carries a name unique to its attempt, so whatever the carrier did can be found again and
-made to match our rows (resolvers/provisioning/steps.py) by this process or, after a crash, by recovery.
+Invariant: every carrier write of an import, a purchase, a bind or a trunk's update is in the journal
+before it is sent, and a create carries a name unique to its attempt, so whatever the carrier did can be
+found again and made to match our rows (resolvers/provisioning/steps.py) by this process or, after a
+crash, by recovery.
 
 One way to run steps: `async with journal.all_or_nothing(leaving=...)`; the steps taken inside are
-forgotten when the block ends and settled when it raises. Import, purchase, bind and recovery all settle
-through Journal.settle, under the leases of the trunks the steps touched.
+forgotten when the block ends and settled when it raises. Import, purchase, bind, trunk update and
+recovery all settle through Journal.settle, under the leases of the trunks the steps touched.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 
 
 class Journal:
-    """The step log of the operation on one row (an import, a purchase, a bind), owned by the row's id."""
+    """The step log of the operation on one row, owned by the row's id: a number's (an import, a purchase,
+    a bind) or a trunk's (an update of its settings)."""
 
     def __init__(self, owner_id: str, workspace_id: str, services: Services) -> None:
         self.owner_id = owner_id
@@ -96,7 +98,8 @@ class Journal:
         the number, which comes off them, when it is `leaving`), all under those trunks' leases (taken
         after the number's, which the caller holds), so the riders counted cannot change meanwhile.
         False, and `settled` False, when something is left for recovery: a carrier failed, a step may yet
-        act, or a trunk stayed busy; the number then keeps its row, so recovery fits the trunk again."""
+        act, or a trunk stayed busy; the number then keeps its row, so recovery fits the trunk again.
+        A trunk's journal has no number: its steps are settled under that trunk's lease, `leaving` aside."""
         number = await PhoneNumber.get_or_none(id=self.owner_id)
         trunk_ids = sorted(self.trunk_ids | ({number.trunk_id} if number and number.trunk_id else set()))
         try:
@@ -135,6 +138,8 @@ class Journal:
             raise failures[0]
 
     async def forget(self) -> None:
-        """The operation succeeded and its row records what it made: no step needs settling."""
-        await CarrierStep.filter(owner_id=self.owner_id).delete()
+        """The operation succeeded and its row records what it made: no step needs settling. Only this
+        journal's steps go: a trunk's operation forgets after giving up the trunk's lease, when the next
+        operation on the trunk may already have journalled its own."""
+        await CarrierStep.filter(id__in=[row.id for row in self._steps]).delete()
         self._steps.clear()

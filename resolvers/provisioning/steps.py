@@ -11,6 +11,7 @@ and a step is settled when its operation failed or was interrupted. Then:
   not record was made by this attempt alone and is deleted.
 - a number-level resource (dispatch rule, bought number, attachment) stays only while an ACTIVE row
   records it; a number's routing is set back to what its row says.
+- a trunk's settings on its LiveKit trunks are set back to what its row records.
 - a number added to a trunk is taken off it by fit_trunk, which runs after the steps are settled and
   deletes the trunk's sides instead when no other number rides them (LiveKit refuses an outbound trunk
   without numbers, and an inbound one without numbers would accept calls to any number).
@@ -225,6 +226,24 @@ def _auth(clients: CarrierClients, trunk: SipTrunk) -> dict[str, str | None]:
     return {"auth_username": trunk.auth_username if password else None, "auth_password": password}
 
 
+def inbound_fields(clients: CarrierClients, trunk: SipTrunk) -> Params:
+    """What the trunk's LiveKit inbound trunk holds besides its numbers. Twilio cannot send digest auth on
+    origination, so a shared Twilio trunk admits by number alone."""
+    if trunk.provider == SipTrunkProvider.TWILIO:
+        return {"allowed_addresses": [], "auth_username": None, "auth_password": None}
+    return {"allowed_addresses": list(trunk.allowed_addresses or []), **_auth(clients, trunk)}
+
+
+def outbound_fields(clients: CarrierClients, trunk: SipTrunk) -> Params:
+    """What the trunk's LiveKit outbound trunk holds besides its numbers: it calls the Twilio trunk's
+    termination domain, or the customer's SIP address."""
+    if trunk.provider == SipTrunkProvider.TWILIO:
+        address, transport = trunk.twilio_domain_name, "auto"
+    else:
+        address, transport = trunk.sip_address, trunk.transport.lower()
+    return {"address": address, "transport": transport, **_auth(clients, trunk)}
+
+
 class CreateLiveKitTrunk(Create):
     """A LiveKit trunk its row does not record was made by this attempt alone, and goes. One the row
     records belongs to the trunk: fit_trunk takes this number off it, or deletes it with its last rider."""
@@ -246,40 +265,77 @@ class CreateLiveKitTrunk(Create):
 
 
 class CreateInboundTrunk(CreateLiveKitTrunk):
-    """LiveKit accepts calls to the number over the trunk. Twilio cannot send digest auth on origination,
-    so a shared Twilio trunk admits by number alone."""
+    """LiveKit accepts calls to the number over the trunk."""
 
     name = "livekit.create_inbound_trunk"
     column = "livekit_inbound_trunk_id"
 
     async def act(self, clients: CarrierClients, step: CarrierStep, *, trunk: SipTrunk) -> str:
-        extra = {} if trunk.provider == SipTrunkProvider.TWILIO else {
-            "allowed_addresses": list(trunk.allowed_addresses or []), **_auth(clients, trunk)
-        }
-        return await clients.livekit.create_inbound_trunk(step.params["name"], [step.params["e164"]], **extra)
+        fields = inbound_fields(clients, trunk)
+        return await clients.livekit.create_inbound_trunk(step.params["name"], [step.params["e164"]], **fields)
 
     async def find(self, clients: CarrierClients, step: CarrierStep) -> list[str]:
         return await clients.livekit.find_inbound_trunk_ids(step.params["name"])
 
 
 class CreateOutboundTrunk(CreateLiveKitTrunk):
-    """LiveKit places calls from the number over the trunk: to the Twilio trunk's termination domain, or to
-    the customer's SIP address."""
+    """LiveKit places calls from the number over the trunk."""
 
     name = "livekit.create_outbound_trunk"
     column = "livekit_outbound_trunk_id"
 
     async def act(self, clients: CarrierClients, step: CarrierStep, *, trunk: SipTrunk) -> str:
-        if trunk.provider == SipTrunkProvider.TWILIO:
-            address, transport = trunk.twilio_domain_name, "auto"
-        else:
-            address, transport = trunk.sip_address, trunk.transport.lower()
-        return await clients.livekit.create_outbound_trunk(
-            step.params["name"], address, [step.params["e164"]], transport=transport, **_auth(clients, trunk)
-        )
+        fields = outbound_fields(clients, trunk)
+        return await clients.livekit.create_outbound_trunk(step.params["name"], numbers=[step.params["e164"]], **fields)
 
     async def find(self, clients: CarrierClients, step: CarrierStep) -> list[str]:
         return await clients.livekit.find_outbound_trunk_ids(step.params["name"])
+
+
+class UpdateLiveKitTrunk(Step):
+    """A trunk's settings change on one of its LiveKit trunks (params: trunk_id, livekit_trunk_id); its
+    numbers stay. `act` takes the trunk as it will be, an unsaved row holding the new password (encrypted),
+    so no secret is journalled; the row is written once every side holds the new settings. Settled by
+    setting the LiveKit trunk back to what the row records, while the row still records that LiveKit trunk
+    (one it no longer records is fit_trunk's or the trunk's delete's)."""
+
+    column: ClassVar[str]
+    update: ClassVar[str]  # the LiveKitGateway method that sets the settings
+
+    @staticmethod
+    def fields(clients: CarrierClients, trunk: SipTrunk) -> Params:
+        raise NotImplementedError
+
+    async def send(self, clients: CarrierClients, livekit_trunk_id: str, fields: Params) -> None:
+        await getattr(clients.livekit, self.update)(livekit_trunk_id, **fields)
+
+    @classmethod
+    def changes(cls, clients: CarrierClients, before: SipTrunk, after: SipTrunk) -> bool:
+        """Whether the trunk has this LiveKit side and the change reaches it."""
+        return bool(getattr(before, cls.column)) and cls.fields(clients, before) != cls.fields(clients, after)
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, *, trunk: SipTrunk) -> None:
+        await self.send(clients, step.params["livekit_trunk_id"], self.fields(clients, trunk))
+
+    async def settle(self, clients: CarrierClients, step: CarrierStep) -> None:
+        livekit_trunk_id = step.params["livekit_trunk_id"]
+        trunk = await SipTrunk.get_or_none(id=step.params["trunk_id"], **{self.column: livekit_trunk_id})
+        if trunk is not None:
+            await unless_gone(self.send(clients, livekit_trunk_id, self.fields(clients, trunk)))
+
+
+class UpdateInboundTrunk(UpdateLiveKitTrunk):
+    name = "livekit.update_inbound_trunk"
+    column = "livekit_inbound_trunk_id"
+    update = "update_inbound_trunk_fields"
+    fields = staticmethod(inbound_fields)
+
+
+class UpdateOutboundTrunk(UpdateLiveKitTrunk):
+    name = "livekit.update_outbound_trunk"
+    column = "livekit_outbound_trunk_id"
+    update = "update_outbound_trunk_fields"
+    fields = staticmethod(outbound_fields)
 
 
 class AddInboundNumber(Kept):
