@@ -60,22 +60,28 @@ async def _references_gone(fields: dict) -> Invalid | None:
     return Invalid(tuple(problems)) if problems else None
 
 
+async def limit_reached(workspace: Workspace, connection=None) -> LimitReached | None:
+    """The cap: LimitReached when the workspace's slot-holding numbers fill its limit. Decisive only inside
+    the transaction that locked the workspace row; outside one, a forecast (planPhoneNumberImport)."""
+    current = (
+        await PhoneNumber.filter(workspace_id=workspace.id, status__in=SLOT_HOLDING_STATUSES).using_db(connection).count()
+    )
+    if current < workspace.phone_number_limit:
+        return None
+    return LimitReached(
+        code=ErrorCode.PHONE_NUMBER_LIMIT_REACHED,
+        limit=workspace.phone_number_limit,
+        current=current,
+        message=f"The workspace holds {current} of its {workspace.phone_number_limit} phone numbers; "
+        "delete one or ask for a higher limit.",
+    )
+
+
 async def _insert_under_cap(workspace_id: str, e164: str, source: PhoneNumberSource, **fields) -> PhoneNumber | LimitReached:
     async with in_transaction() as connection:
         workspace = await Workspace.filter(id=workspace_id).select_for_update().using_db(connection).get()
-        current = (
-            await PhoneNumber.filter(workspace_id=workspace_id, status__in=SLOT_HOLDING_STATUSES)
-            .using_db(connection)
-            .count()
-        )
-        if current >= workspace.phone_number_limit:
-            return LimitReached(
-                code=ErrorCode.PHONE_NUMBER_LIMIT_REACHED,
-                limit=workspace.phone_number_limit,
-                current=current,
-                message=f"The workspace holds {current} of its {workspace.phone_number_limit} phone numbers; "
-                "delete one or ask for a higher limit.",
-            )
+        if reached := await limit_reached(workspace, connection):
+            return reached
         return await PhoneNumber.create(
             workspace_id=workspace_id,
             e164=e164,
