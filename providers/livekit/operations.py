@@ -28,6 +28,7 @@ TRANSPORTS = {
     "tcp": sip.SIP_TRANSPORT_TCP,
     "tls": sip.SIP_TRANSPORT_TLS,
 }
+OFFER_PAGES = 20  # how far offers_number looks through an area code's offers: 1,000 numbers
 
 
 @dataclass(frozen=True)
@@ -467,6 +468,19 @@ class LiveKitGateway:
             AvailableNumber(n.get("e164_format", ""), n.get("locality", ""), n.get("region", ""))
             for n in answer.get("items") or []
         ]
+
+    async def offers_number(self, e164: str, *, pages: int = OFFER_PAGES) -> bool:
+        """Whether the project could buy the US number `e164` now: its area code's offers, page by page
+        until it shows or the offers end (or `pages` pages of 50 have not shown it)."""
+        body: dict[str, Any] = {"country_code": "US", "area_code": e164[2:5], "limit": 50}
+        for _ in range(pages):
+            answer = await self._transport.phone_numbers("SearchPhoneNumbers", "", body, idempotent=True)
+            if any(n.get("e164_format") == e164 for n in answer.get("items") or []):
+                return True
+            if not (token := answer.get("next_page_token")):
+                return False
+            body["page_token"] = token
+        return False
 
     async def purchase_number(self, e164: str, dispatch_rule_id: str | None = None) -> LiveKitNumber:
         """Buy `e164`, routed through `dispatch_rule_id` when given."""
