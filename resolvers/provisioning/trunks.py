@@ -25,6 +25,7 @@ from models.enums import (
 from resolvers.provisioning import steps
 from resolvers.provisioning.clients import CarrierClients
 from resolvers.provisioning.concurrently import concurrently
+from resolvers.provisioning.planned import PlannedChange, agent_detail, planned
 from resolvers.provisioning.steps import unless_gone
 
 if TYPE_CHECKING:
@@ -83,6 +84,13 @@ async def _add_number(journal: Journal, trunk: SipTrunk, e164: str, side: LiveKi
     await SipTrunk.filter(id=trunk.id).update(**{side.column: created})
 
 
+def plan_add_number(trunk: SipTrunk | None, side: LiveKitSide) -> PlannedChange:
+    """What _add_number would do: add to the side the trunk's row records, or make the side."""
+    if trunk is not None and (livekit_trunk_id := getattr(trunk, side.column)):
+        return planned(side.add, livekit_trunk_id)
+    return planned(side.create)
+
+
 async def create_dispatch_rule(journal: Journal, number: PhoneNumber, agent_id: str, trunk: SipTrunk | None = None) -> str:
     """Route calls to the number to the agent, over the trunk's inbound side when it has one."""
     trunk_ids = [trunk.livekit_inbound_trunk_id] if trunk and trunk.livekit_inbound_trunk_id else []
@@ -103,6 +111,15 @@ async def add_inbound_number_routed(journal: Journal, trunk: SipTrunk, number: P
         return rule_id
     await add_inbound_number(journal, trunk, number.e164)
     return await create_dispatch_rule(journal, number, agent_id, trunk)
+
+
+def plan_number_on_trunk(
+    trunk: SipTrunk | None, *, inbound: bool, outbound: bool, agent_id: str | None
+) -> list[PlannedChange]:
+    """What add_inbound_number_routed (when `inbound`) and add_outbound_number (when `outbound`) would do."""
+    sides = [plan_add_number(trunk, side) for side, carried in ((INBOUND, inbound), (OUTBOUND, outbound)) if carried]
+    rule = [planned(steps.CreateDispatchRule, agent_detail(agent_id))] if inbound and agent_id else []
+    return [*sides, *rule]
 
 
 async def other_riders(trunk_id: str, number_id: str, capability: PhoneNumberCapability | None = None) -> bool:
