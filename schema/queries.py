@@ -10,6 +10,7 @@ from resolvers import agents, available_numbers, phone_numbers, sip_trunks
 from resolvers.outcomes import InvalidArgument
 from schema.context import Context, current_workspace
 from schema.enums import PhoneNumberSource
+from schema.import_plan import plan_phone_number_import
 from schema.results import argument_error, carrier_error
 from schema.types import (
     Agent,
@@ -93,6 +94,12 @@ class Query:
     @strawberry.field(description="The workspace's SIP trunks, oldest first.")
     async def sip_trunks(self, info: Info[Context, None]) -> list[SipTrunk]:
         return [SipTrunk.from_row(row) for row in await sip_trunks.list_sip_trunks(current_workspace(info).id)]
+
+    plan_phone_number_import = strawberry.field(
+        resolver=plan_phone_number_import,
+        description="What importPhoneNumber would do with this input now: the same checks, and the carrier changes "
+        "it would make, found with reads only; nothing is reserved, created or stored.",
+    )
 
     @strawberry.field(
         description="US numbers on offer: source TWILIO_PURCHASED searches the platform's Twilio account (for "

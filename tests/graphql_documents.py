@@ -23,17 +23,20 @@ MEMBERS = {
     "PaymentRequiredError": "message code limit current",
     "NotFoundError": "message code id",
     "ProviderError": "message code provider retryable",
+    "ImportPlan": "source capabilities steps { provider action resource detail }",
+    "CreateWebhookEndpointSuccess": "endpoint { id url events createdAt } signingSecret",
+    "DeleteWebhookEndpointSuccess": "deletedWebhookEndpointId",
 }
 
 
-def mutation(field: str, arguments: str, *members: str) -> str:
+def mutation(field: str, arguments: str, *members: str, kind: str = "mutation") -> str:
     """`field(arguments)` with __typename and every field of each named member of its result union."""
     variables = ", ".join(
         f"${name}: {kind}" for name, kind in (part.split(": ") for part in arguments.split(", "))
     )
     passed = ", ".join(f"{name}: ${name}" for name, _ in (part.split(": ") for part in arguments.split(", ")))
     selections = "\n".join(f"    ... on {member} {{ {MEMBERS[member]} }}" for member in members)
-    return f"mutation {field[0].upper() + field[1:]}({variables}) {{\n  {field}({passed}) {{\n    __typename\n{selections}\n  }}\n}}"
+    return f"{kind} {field[0].upper() + field[1:]}({variables}) {{\n  {field}({passed}) {{\n    __typename\n{selections}\n  }}\n}}"
 
 
 IMPORT_PHONE_NUMBER = mutation(
@@ -63,6 +66,14 @@ UPDATE_SIP_TRUNK = mutation(
     "UpdateSipTrunkSuccess", "ValidationError", "NotFoundError", "ProviderError",
 )  # fmt: skip
 CREATE_AGENT = mutation("createAgent", "input: CreateAgentInput!", "CreateAgentSuccess", "ValidationError")
+PLAN_PHONE_NUMBER_IMPORT = mutation(
+    "planPhoneNumberImport", "input: ImportPhoneNumberInput!",
+    "ImportPlan", "ValidationError", "PaymentRequiredError", "ProviderError", kind="query",
+)  # fmt: skip
+CREATE_WEBHOOK_ENDPOINT = mutation(
+    "createWebhookEndpoint", "input: CreateWebhookEndpointInput!", "CreateWebhookEndpointSuccess", "ValidationError"
+)
+DELETE_WEBHOOK_ENDPOINT = mutation("deleteWebhookEndpoint", "id: ID!", "DeleteWebhookEndpointSuccess", "NotFoundError")
 
 # The seeded demo customer's Twilio account (providers/sandbox/demo_state.json).
 _DEMO_CUSTOMER = next(a for a in json.loads(DEMO_STATE.read_text())["twilio"]["accounts"] if not a.get("platform"))
