@@ -53,7 +53,10 @@ class ProviderFailure(Exception):
 
 
 class CredentialsRejected(ProviderFailure):
-    """The carrier refused the credentials (HTTP 401/403)."""
+    """The carrier refused the credentials (HTTP 401/403). `account_sid` is the account whose credentials
+    they were, when the carrier has accounts (Twilio); mask it before showing it (providers.redact)."""
+
+    account_sid: str | None = None
 
 
 class NotFound(ProviderFailure):

@@ -45,15 +45,17 @@ class TwilioGateway:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    def account(self, account_sid: str, auth_token: str) -> TwilioAccountClient:
-        """A client acting as `account_sid`; cheap, make one per request."""
+    def account(self, account_sid: str, secret: str, *, api_key_sid: str | None = None) -> TwilioAccountClient:
+        """A client acting as `account_sid` with its auth token, or with an API key (`api_key_sid` and its
+        secret); cheap, make one per request."""
         if self._http is None:
             raise RuntimeError("TwilioGateway.start() must be awaited before account()")
         client = account_sdk_client(
             self._http,
             account_sid,
-            auth_token,
+            secret,
+            api_key_sid=api_key_sid,
             api_base_url=self.api_base_url,
             trunking_base_url=self.trunking_base_url,
         )
-        return TwilioAccountClient(client, account_sid, auth_token, timeout=self.timeout, retry=self.retry)
+        return TwilioAccountClient(client, account_sid, secret, timeout=self.timeout, retry=self.retry)

@@ -78,9 +78,9 @@ class TwilioAccountClient:
 
     __slots__ = ("_client", "_transport")
 
-    def __init__(self, client: Client, account_sid: str, auth_token: str, *, timeout: float, retry: RetryPolicy):
+    def __init__(self, client: Client, account_sid: str, secret: str, *, timeout: float, retry: RetryPolicy):
         self._client = client
-        self._transport = AccountTransport(account_sid, auth_token, timeout=timeout, retry=retry)
+        self._transport = AccountTransport(account_sid, secret, timeout=timeout, retry=retry)
 
     def __repr__(self) -> str:
         return f"<TwilioAccountClient {self.masked_sid}>"
@@ -88,6 +88,15 @@ class TwilioAccountClient:
     @property
     def masked_sid(self) -> str:
         return self._transport.masked_sid
+
+    async def check_credentials(self) -> None:
+        """Raise CredentialsRejected unless Twilio accepts the credentials: one page of one
+        IncomingPhoneNumber, a read a Standard API key may make (it may not read the Account itself)."""
+        await self._transport.call(
+            "check credentials",
+            lambda: self._client.incoming_phone_numbers.page_async(page_size=1),
+            idempotent=True,
+        )
 
     async def find_incoming_number(self, e164: str) -> IncomingNumber | None:
         """The account's IncomingPhoneNumber equal to `e164`, or None."""

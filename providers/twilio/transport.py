@@ -73,10 +73,20 @@ def _basic_auth(username: str, password: str) -> str:
 
 
 def account_sdk_client(
-    http: AsyncTwilioHttpClient, account_sid: str, auth_token: str, *, api_base_url: str, trunking_base_url: str
+    http: AsyncTwilioHttpClient,
+    account_sid: str,
+    secret: str,
+    *,
+    api_key_sid: str | None = None,
+    api_base_url: str,
+    trunking_base_url: str,
 ) -> Client:
-    """The SDK client acting as `account_sid` over the shared `http`, sending to the configured hosts."""
-    client = Client(account_sid, auth_token, http_client=http)
+    """The SDK client acting as `account_sid` over the shared `http`, sending to the configured hosts.
+
+    `secret` is the auth token, or with `api_key_sid` the API key's secret: the SDK then sends the key's
+    SID as the Basic username and keeps `account_sid` for the paths.
+    """
+    client = Client(username=api_key_sid or account_sid, password=secret, account_sid=account_sid, http_client=http)
     # TWILIO_EDGE / TWILIO_REGION in the environment would rewrite the configured hosts.
     client.edge = None
     client.region = None
@@ -90,9 +100,9 @@ class AccountTransport:
 
     __slots__ = ("_sid", "_token", "_timeout", "_retry")
 
-    def __init__(self, account_sid: str, auth_token: str, *, timeout: float, retry: RetryPolicy) -> None:
+    def __init__(self, account_sid: str, secret: str, *, timeout: float, retry: RetryPolicy) -> None:
         self._sid = account_sid
-        self._token = auth_token
+        self._token = secret
         self._timeout = timeout
         self._retry = retry
 
@@ -108,7 +118,8 @@ class AccountTransport:
         idempotent: bool,
         secret: str | None = None,
     ) -> T:
-        """Send the SDK call `request`; `describe` names the operation, `secret` is scrubbed like the token."""
+        """Send the SDK call `request`; `describe` names the operation, `secret` is scrubbed like the token
+        (or API key secret) the account's calls are made with."""
         full = f"Twilio {describe} on {self.masked_sid}"
 
         async def send() -> T:
@@ -137,7 +148,10 @@ class AccountTransport:
         status, code, message = _parse_twilio_error(exc)
         message = scrub(f"{describe}: {message}", self._token, secret)
         retry_after = retry_after_seconds((_last_headers.get() or {}).get("Retry-After"))
-        return _failure_for_status(status, message, code=code, retry_after=retry_after)
+        failure = _failure_for_status(status, message, code=code, retry_after=retry_after)
+        if isinstance(failure, CredentialsRejected):
+            failure.account_sid = self._sid
+        return failure
 
 
 def _failure_for_status(

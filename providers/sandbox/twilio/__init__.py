@@ -1,13 +1,14 @@
 """Stateful emulator of the Twilio REST API that Trunkline uses.
 
 `state` holds the accounts and Twilio's rules on them, `wire` Twilio's JSON shapes, paging and
-error bodies, `handlers` the routes with Twilio's auth. Passwords and auth tokens are stored but
-never sent back, as at Twilio.
+error bodies, `handlers` the routes with Twilio's auth (an account's auth token, or one of its API
+keys). Passwords, auth tokens and API key secrets are stored but never sent back, as at Twilio.
 """
 
 from providers.sandbox.twilio.errors import TwilioError
 from providers.sandbox.twilio.handlers import setup_twilio
 from providers.sandbox.twilio.state import (
+    ApiKey,
     CallerId,
     Credential,
     CredentialList,
@@ -22,6 +23,7 @@ from providers.sandbox.twilio.state import (
 )
 
 __all__ = [
+    "ApiKey",
     "CallerId",
     "Credential",
     "CredentialList",

@@ -26,6 +26,7 @@ from providers.sandbox.twilio.errors import (
 from providers.sandbox.twilio.state import (
     CallerId,
     CredentialList,
+    Caller,
     IncomingNumber,
     OriginationUrl,
     Trunk,
@@ -41,7 +42,7 @@ def _unauthenticated() -> TwilioError:
     return TwilioError(401, AUTHENTICATE, "Authenticate", {"WWW-Authenticate": 'Basic realm="Twilio API"'})
 
 
-def _authenticate(request: web.Request, state: TwilioState) -> TwilioAccount:
+def _authenticate(request: web.Request, state: TwilioState) -> Caller:
     scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "basic":
         raise _unauthenticated()
@@ -49,10 +50,10 @@ def _authenticate(request: web.Request, state: TwilioState) -> TwilioAccount:
         username, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
         raise _unauthenticated() from None
-    account = state.authenticate(username, password)
-    if account is None:
+    caller = state.authenticate(username, password, request.match_info.get("account_sid"))
+    if caller is None:
         raise _unauthenticated()
-    return account
+    return caller
 
 
 def _not_found(request: web.Request) -> TwilioError:
@@ -396,10 +397,20 @@ ROUTES: list[tuple[str, str, Handler]] = [
 ]
 
 
+# A Standard API key may not read the Account resource. Twilio's docs say so without naming the answer
+# [twilio.com/docs/iam/api-keys/key-resource-v1, "Types of keys"]; the sandbox answers 401 20003
+# "Authenticate", Twilio's answer to credentials that do not open what is asked
+# [twilio.com/docs/errors/20003]. Trunkline never reads the Account resource, so it never meets this.
+ACCOUNT_MANAGEMENT = {fetch_account}
+
+
 def _endpoint(state: TwilioState, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def endpoint(request: web.Request) -> web.Response:
         try:
-            account = _authenticate(request, state)
+            caller = _authenticate(request, state)
+            if handler in ACCOUNT_MANAGEMENT and not caller.may_manage_account:
+                raise _unauthenticated()
+            account = caller.account
             path_account = request.match_info.get("account_sid")
             # Another account's resources look exactly like missing ones.
             if path_account is not None and path_account != account.sid:

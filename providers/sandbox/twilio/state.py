@@ -1,7 +1,7 @@
 """The emulated Twilio accounts and the rules Twilio applies to them; no HTTP here.
 
-Trunk domains and numbers are unique across all accounts. Passwords and auth tokens are stored
-but never shown, as at Twilio.
+Trunk domains and numbers are unique across all accounts. Passwords, auth tokens and API key secrets
+are stored but never shown, as at Twilio.
 """
 
 from __future__ import annotations
@@ -136,10 +136,21 @@ class Trunk:
 
 
 @dataclass
+class ApiKey:
+    """An API key of one account. A Standard key opens everything but the Account and Key resources; a
+    Main key opens those too. [twilio.com/docs/iam/api-keys/key-resource-v1, "Types of keys"]"""
+
+    sid: str
+    secret: str = field(repr=False)
+    main: bool = False
+
+
+@dataclass
 class TwilioAccount:
     sid: str
     auth_token: str = field(repr=False)
     friendly_name: str
+    api_keys: dict[str, ApiKey] = field(default_factory=dict)
     incoming_phone_numbers: dict[str, IncomingNumber] = field(default_factory=dict)
     outgoing_caller_ids: dict[str, CallerId] = field(default_factory=dict)
     # None means an endless generated US stock, like a real inventory.
@@ -234,6 +245,19 @@ class TwilioAccount:
         }
 
 
+@dataclass(frozen=True)
+class Caller:
+    """The account a request acts on, and the API key it authenticated with (None: the auth token)."""
+
+    account: TwilioAccount
+    api_key: ApiKey | None
+
+    @property
+    def may_manage_account(self) -> bool:
+        """The auth token and Main keys may read the Account resource; Standard keys may not."""
+        return self.api_key is None or self.api_key.main
+
+
 class TwilioState:
     """Every emulated Twilio account; trunk domains and numbers are unique across all of them."""
 
@@ -242,18 +266,29 @@ class TwilioState:
 
     @classmethod
     def from_seed(cls, seed: dict[str, Any]) -> TwilioState:
-        """Build from the `twilio` section of a seed: `{"accounts": [{"sid", "auth_token", ...}]}`."""
+        """Build from the `twilio` section of a seed: `{"accounts": [{"sid", "auth_token", ...}]}`; an
+        account's `api_keys` are `[{"sid": "SK…", "secret": "…", "type": "standard" | "main"}]`."""
         return cls(_account_from_seed(entry) for entry in seed.get("accounts", []))
 
     def account(self, sid: str) -> TwilioAccount:
         return self.accounts[sid]
 
-    def authenticate(self, account_sid: str, auth_token: str) -> TwilioAccount | None:
-        """The account these Basic credentials open, if any."""
-        account = self.accounts.get(account_sid)
-        if account is None or not hmac.compare_digest(auth_token.encode(), account.auth_token.encode()):
+    def authenticate(self, username: str, password: str, path_account_sid: str | None) -> Caller | None:
+        """Who these Basic credentials are, if anyone: an account SID with its auth token, or an API key's
+        SID with its secret. A key opens only its own account, so on a path naming another account it
+        opens nothing (the key is looked up within the account the path names)."""
+        if username.startswith("SK"):
+            for account in self.accounts.values():
+                key = account.api_keys.get(username)
+                if key is not None and hmac.compare_digest(password.encode(), key.secret.encode()):
+                    if path_account_sid is not None and path_account_sid != account.sid:
+                        return None
+                    return Caller(account, key)
             return None
-        return account
+        account = self.accounts.get(username)
+        if account is None or not hmac.compare_digest(password.encode(), account.auth_token.encode()):
+            return None
+        return Caller(account, None)
 
     def held_numbers(self) -> set[str]:
         return {n.phone_number for a in self.accounts.values() for n in a.incoming_phone_numbers.values()}
@@ -336,6 +371,8 @@ def _account_from_seed(entry: dict[str, Any]) -> TwilioAccount:
         auth_token=entry["auth_token"],
         friendly_name=entry.get("friendly_name", entry["sid"]),
     )
+    for key in entry.get("api_keys", []):
+        account.api_keys[key["sid"]] = ApiKey(key["sid"], key["secret"], main=key.get("type") == "main")
     # Incoming numbers and caller ids are seeded alike: a PN sid and a default friendly name.
     seeded_numbers: tuple[tuple[str, type[IncomingNumber | CallerId], dict[str, Any]], ...] = (
         ("incoming_phone_numbers", IncomingNumber, account.incoming_phone_numbers),
