@@ -7,7 +7,9 @@ from providers.errors import (
     RateLimited,
     Unavailable,
 )
+from providers.redact import mask_sid
 from resolvers.outcomes import CarrierFailed, ErrorCode
+from resolvers.services import TwilioCredentials
 
 _NAMES = {"twilio": "Twilio", "livekit": "LiveKit"}
 
@@ -16,8 +18,12 @@ NOTHING_CHANGED = " Nothing was changed; try again."
 CLEANUP_PENDING = " What was started will be cleaned up shortly; try again later."
 
 
-def carrier_failed(failure: ProviderFailure, *, after: str = NOTHING_CHANGED) -> CarrierFailed:
-    """ProviderError with retryable true for timeouts, 429 and 5xx; the message never holds a secret."""
+def carrier_failed(
+    failure: ProviderFailure, *, after: str = NOTHING_CHANGED, platform: TwilioCredentials | None = None
+) -> CarrierFailed:
+    """ProviderError with retryable true for timeouts, 429 and 5xx; the message never holds a secret.
+    Twilio refusing an account's credentials is CREDENTIALS_REJECTED: the customer's, to be rotated with
+    rotateTwilioCredentials, or the `platform` account's, which only the operator can renew."""
     name = _NAMES.get(failure.provider, failure.provider)
     match failure:
         case ProviderTimeout():
@@ -26,6 +32,16 @@ def carrier_failed(failure: ProviderFailure, *, after: str = NOTHING_CHANGED) ->
             code, message = ErrorCode.PROVIDER_RATE_LIMITED, f"{name} asked us to slow down."
         case Unavailable():
             code, message = ErrorCode.PROVIDER_UNAVAILABLE, f"{name} is unavailable ({failure.message})."
+        case CredentialsRejected(account_sid=str(account_sid)) if platform and account_sid == platform.account_sid:
+            code = ErrorCode.CREDENTIALS_REJECTED
+            message = f"{name} refused the platform's credentials; the server's operator must renew them."
+        case CredentialsRejected(account_sid=str(account_sid)):
+            # A customer's Twilio account: only the customer can give its current credentials.
+            code = ErrorCode.CREDENTIALS_REJECTED
+            message = (
+                f"{name} refused the stored credentials of account {mask_sid(account_sid)}; if they were changed "
+                f"or revoked at {name}, give the current ones with rotateTwilioCredentials."
+            )
         case CredentialsRejected():
             code, message = ErrorCode.PROVIDER_REJECTED, f"{name} refused the platform's credentials."
         case _:

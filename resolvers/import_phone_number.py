@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import wraps
-from typing import NamedTuple
 
 from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberSource, SipTrunkProvider
@@ -71,10 +70,23 @@ def _counted(import_phone_number):
 
 @_counted
 async def import_phone_number(workspace_id: str, request: ImportRequest, services: Services) -> PhoneNumber | Failure:
-    checked = await check(workspace_id, request, services)
-    if not isinstance(checked, Checked):
-        return checked
-    references, holding = checked
+    # 1. Input, without I/O: every problem at once.
+    problems = validate(request)
+    if problems:
+        return Invalid(problems)
+    # 2. References exist in this workspace.
+    references = await load_references(workspace_id, request)
+    if isinstance(references, Invalid):
+        return references
+    # 3. For TWILIO, the credentials and the number proved first: until then, the caller learns only
+    # whether its own workspace holds the number, never whether another does.
+    holding = None
+    if request.source == PhoneNumberSource.TWILIO:
+        if held := await already_held(workspace_id, request.e164, anywhere=False):
+            return held
+        holding = await twilio_lookup.look_up(request.e164, request.twilio, services)
+        if not isinstance(holding, twilio_lookup.TwilioHolding):
+            return holding
     # 4. A slot, and the number, reserved in one short transaction; the row is born leased to this import.
     reserved = await reserve_number(
         workspace_id,
@@ -89,33 +101,6 @@ async def import_phone_number(workspace_id: str, request: ImportRequest, service
         return reserved
     # 5. Carrier work, journalled; undone on any failure.
     return await provision(reserved, request, references, holding, services)
-
-
-class Checked(NamedTuple):
-    references: References
-    holding: twilio_lookup.TwilioHolding | None  # for TWILIO
-
-
-async def check(workspace_id: str, request: ImportRequest, services: Services) -> Checked | Failure:
-    """The checks before a slot is reserved, shared with planPhoneNumberImport."""
-    # 1. Input, without I/O: every problem at once.
-    problems = validate(request)
-    if problems:
-        return Invalid(problems)
-    # 2. References exist in this workspace.
-    references = await load_references(workspace_id, request)
-    if isinstance(references, Invalid):
-        return references
-    # 3. For TWILIO, the credentials and the number proved first: until then, the caller learns only
-    # whether its own workspace holds the number, never whether another does.
-    if request.source != PhoneNumberSource.TWILIO:
-        return Checked(references, None)
-    if held := await already_held(workspace_id, request.e164, anywhere=False):
-        return held
-    holding = await twilio_lookup.look_up(request.e164, request.twilio, services)
-    if not isinstance(holding, twilio_lookup.TwilioHolding):
-        return holding
-    return Checked(references, holding)
 
 
 async def provision(
@@ -169,9 +154,16 @@ def validate(request: ImportRequest) -> tuple[FieldProblem, ...]:
 
     if source == PhoneNumberSource.TWILIO:
         if request.twilio is None:
-            problems.append(FieldProblem("twilio", FieldCode.REQUIRED, "twilio { accountSid authToken } is required for source TWILIO"))
+            message = "twilio { accountSid authToken } or twilio { accountSid apiKeySid apiKeySecret } is required for source TWILIO"
+            problems.append(FieldProblem("twilio", FieldCode.REQUIRED, message))
         else:
-            problems += check_twilio_credentials(request.twilio.account_sid, request.twilio.auth_token)
+            credentials = request.twilio
+            problems += check_twilio_credentials(
+                credentials.account_sid,
+                credentials.auth_token,
+                api_key_sid=credentials.api_key_sid,
+                api_key_secret=credentials.api_key_secret,
+            )
     elif request.twilio is not None:
         problems.append(FieldProblem("twilio", FieldCode.NOT_ALLOWED, "twilio is only for source TWILIO"))
 

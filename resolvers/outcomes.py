@@ -53,6 +53,7 @@ class ErrorCode(StrEnum):
     PROVIDER_RATE_LIMITED = "PROVIDER_RATE_LIMITED"
     PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
     PROVIDER_REJECTED = "PROVIDER_REJECTED"
+    CREDENTIALS_REJECTED = "CREDENTIALS_REJECTED"  # Twilio refused the stored credentials of an account
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ EXAMPLE_E164 = "+12025551234"
 _INVALID_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _TWILIO_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 _TWILIO_AUTH_TOKEN = re.compile(r"[0-9a-fA-F]{32}")
+_TWILIO_API_KEY_SID = re.compile(r"SK[0-9a-fA-F]{32}")
+_TWILIO_API_KEY_SECRET = re.compile(r"[0-9A-Za-z]{32}")
 
 
 def check_text(value: str | None, field: str) -> tuple[FieldProblem, ...]:
@@ -107,16 +109,44 @@ def not_found(field: str, kind: str, value: str) -> FieldProblem:
     return FieldProblem(field, FieldCode.NOT_FOUND, f"no {kind} {value} in this workspace")
 
 
-def check_twilio_credentials(account_sid: str, auth_token: str, prefix: str = "twilio") -> tuple[FieldProblem, ...]:
-    sid_field, token_field = f"{prefix}.accountSid", f"{prefix}.authToken"
-    problems = []
-    if text_problems := check_text(account_sid, sid_field):
-        problems += text_problems
-    elif not _TWILIO_ACCOUNT_SID.fullmatch(account_sid):
-        problems.append(FieldProblem(sid_field, FieldCode.INVALID_FORMAT, "accountSid must be AC followed by 32 hexadecimal characters"))
-    if text_problems := check_text(auth_token, token_field):
-        problems += text_problems
-    elif not _TWILIO_AUTH_TOKEN.fullmatch(auth_token):
-        # Never echo the token back, not even a malformed one.
-        problems.append(FieldProblem(token_field, FieldCode.INVALID_FORMAT, "authToken must be 32 hexadecimal characters"))
+def check_twilio_credentials(
+    account_sid: str,
+    auth_token: str | None,
+    prefix: str = "twilio",
+    *,
+    api_key_sid: str | None = None,
+    api_key_secret: str | None = None,
+) -> tuple[FieldProblem, ...]:
+    """The account SID, and exactly one of: the auth token, or an API key's SID and secret.
+    No message ever echoes a secret, not even a malformed one."""
+    sid_message = "accountSid must be AC followed by 32 hexadecimal characters"
+    problems = [*_check_shape(account_sid, f"{prefix}.accountSid", _TWILIO_ACCOUNT_SID, sid_message)]
+    token_field, key_field, secret_field = f"{prefix}.authToken", f"{prefix}.apiKeySid", f"{prefix}.apiKeySecret"
+    key_given = api_key_sid is not None or api_key_secret is not None
+    if auth_token is not None and key_given:
+        message = "give authToken, or apiKeySid with apiKeySecret, not both"
+        return (*problems, FieldProblem(token_field, FieldCode.NOT_ALLOWED, message))
+    if auth_token is None and not key_given:
+        message = "authToken, or apiKeySid with apiKeySecret, is required"
+        return (*problems, FieldProblem(token_field, FieldCode.REQUIRED, message))
+    if auth_token is not None:
+        token_message = "authToken must be 32 hexadecimal characters"
+        return (*problems, *_check_shape(auth_token, token_field, _TWILIO_AUTH_TOKEN, token_message))
+    if api_key_sid is None:
+        problems.append(FieldProblem(key_field, FieldCode.REQUIRED, "apiKeySid is required with apiKeySecret"))
+    else:
+        key_message = "apiKeySid must be SK followed by 32 hexadecimal characters"
+        problems += _check_shape(api_key_sid, key_field, _TWILIO_API_KEY_SID, key_message)
+    if api_key_secret is None:
+        problems.append(FieldProblem(secret_field, FieldCode.REQUIRED, "apiKeySecret is required with apiKeySid"))
+    else:
+        secret_message = "apiKeySecret must be 32 letters and digits"
+        problems += _check_shape(api_key_secret, secret_field, _TWILIO_API_KEY_SECRET, secret_message)
     return tuple(problems)
+
+
+def _check_shape(value: str, field: str, shape: re.Pattern[str], message: str) -> tuple[FieldProblem, ...]:
+    """INVALID_CHARACTERS or INVALID_FORMAT; neither message includes the value, which may be a secret."""
+    if problems := check_text(value, field):
+        return problems
+    return () if shape.fullmatch(value) else (FieldProblem(field, FieldCode.INVALID_FORMAT, message),)

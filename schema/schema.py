@@ -26,8 +26,8 @@ from schema.mutations.delete_sip_trunk import delete_sip_trunk
 from schema.mutations.update_agent import update_agent
 from schema.mutations.import_phone_number import import_phone_number
 from schema.mutations.purchase_phone_number import purchase_phone_number
+from schema.mutations.rotate_twilio_credentials import rotate_twilio_credentials
 from schema.mutations.update_phone_number import update_phone_number
-from schema.mutations.update_sip_trunk import update_sip_trunk
 from schema.queries import Query
 from schema.types import Agent, PhoneNumber, SipTrunk
 
@@ -71,6 +71,11 @@ class Mutation:
         resolver=purchase_phone_number,
         description="Buy a US number on the platform's Twilio account and wire it like an imported Twilio number.",
     )
+    rotate_twilio_credentials = strawberry.mutation(
+        resolver=rotate_twilio_credentials,
+        description="Replace the stored credentials of a Twilio account the workspace's numbers use, once Twilio "
+        "accepts the new ones; every later operation on those numbers uses them.",
+    )
     update_phone_number = strawberry.mutation(
         resolver=update_phone_number, description="Relabel a number, or bind or unbind the agent that answers it."
     )
@@ -93,10 +98,6 @@ class Mutation:
     )
     delete_sip_trunk = strawberry.mutation(
         resolver=delete_sip_trunk, description="Remove a BYOC trunk and its LiveKit side; refused while numbers ride it."
-    )
-    update_sip_trunk = strawberry.mutation(
-        resolver=update_sip_trunk,
-        description="Change a BYOC trunk's settings, at LiveKit too while numbers ride it; all or nothing.",
     )
 
 

@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 
 from app.db import migrate
+from models import migrations
 from tests.conftest import BACKENDS, POSTGRES_URL, SECRET_KEY, create_postgres_database, drop_postgres_database
 
 TRUNKLINE = str(pathlib.Path(sys.executable).with_name("trunkline"))
@@ -253,6 +254,8 @@ async def test_commands_on_an_unmigrated_database_say_to_migrate(unmigrated_data
 
 
 needs_postgres = pytest.mark.skipif("postgres" not in BACKENDS, reason="needs TRUNKLINE_TEST_POSTGRES_URL")
+# Only the newest migration's record taken away leaves it pending: an applied later one would count as done.
+LAST_MIGRATION = max(path.stem for path in pathlib.Path(migrations.__file__).parent.glob("0*.py"))
 
 
 @pytest.fixture
@@ -263,7 +266,7 @@ async def postgres_missing_a_migration():
         await migrate(url)
         connection = await asyncpg.connect(url)
         try:
-            await connection.execute("DELETE FROM tortoise_migrations WHERE name = '0003_phone_number_leases'")
+            await connection.execute("DELETE FROM tortoise_migrations WHERE name = $1", LAST_MIGRATION)
         finally:
             await connection.close()
         yield url
@@ -276,7 +279,7 @@ def test_serve_refuses_a_database_missing_migrations(postgres_missing_a_migratio
     result = trunkline("serve", "--port", str(free_port()), database_url=postgres_missing_a_migration,
                        cwd=tmp_path, TRUNKLINE_SECRET_KEY=SECRET_KEY)
     assert result.returncode == 2
-    assert "0003_phone_number_leases" in result.stderr and "run `trunkline migrate`" in result.stderr
+    assert LAST_MIGRATION in result.stderr and "run `trunkline migrate`" in result.stderr
     assert "Traceback" not in result.stderr and "Uvicorn running" not in result.stderr
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from models import TwilioAccount
 from providers.twilio import TwilioAccountClient
-from resolvers.services import Services, TwilioCredentials
+from resolvers.provisioning.twilio_account import stored_credentials
+from resolvers.services import Services
 
 
 class CarrierClients:
@@ -20,8 +21,8 @@ class CarrierClients:
         self._twilio[twilio_account_id] = client
 
     async def twilio(self, twilio_account_id: str) -> TwilioAccountClient:
+        """The account's client with the credentials its row holds now (rotateTwilioCredentials changes them)."""
         if twilio_account_id not in self._twilio:
             account = await TwilioAccount.get(id=twilio_account_id)
-            token = self.services.secrets.decrypt(account.auth_token_encrypted)
-            self._twilio[twilio_account_id] = self.services.twilio_account(TwilioCredentials(account.account_sid, token))
+            self._twilio[twilio_account_id] = self.services.twilio_account(stored_credentials(account, self.services))
         return self._twilio[twilio_account_id]

@@ -54,7 +54,8 @@ async def provision_reserved(number: PhoneNumber, services: Services, provider: 
                 case Refused(outcome=outcome):
                     return outcome
                 case ProviderFailure():
-                    return carrier_failed(failure, after=NOTHING_CHANGED if journal.settled else CLEANUP_PENDING)
+                    after = NOTHING_CHANGED if journal.settled else CLEANUP_PENDING
+                    return carrier_failed(failure, after=after, platform=services.platform_twilio)
                 case LeaseBusy():
                     return lease_busy(provider)
             raise

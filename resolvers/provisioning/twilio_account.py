@@ -3,7 +3,10 @@ account: made by the first import from the account, removed when nothing refers 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models import PhoneNumber, SipTrunk, TwilioAccount
@@ -13,9 +16,12 @@ from resolvers.provisioning.leases import LeaseBusy
 from resolvers.services import Services, TwilioCredentials
 
 
-async def remember_account(workspace_id: str, credentials: TwilioCredentials, services: Services) -> TwilioAccount:
-    """The workspace's record of the account; a new token replaces the stored one once Twilio accepted it."""
-    token = credentials.auth_token
+async def remember_account(
+    workspace_id: str, credentials: TwilioCredentials, services: Services, proved_at: datetime | None = None
+) -> TwilioAccount:
+    """The workspace's record of the account, its credentials replaced by these if Twilio accepted them
+    (at `proved_at`, default now) later than it last accepted the stored ones."""
+    proved_at = proved_at or datetime.now(UTC)
     for _ in range(5):
         account = await TwilioAccount.get_or_none(workspace_id=workspace_id, account_sid=credentials.account_sid)
         if account is not None:
@@ -25,22 +31,46 @@ async def remember_account(workspace_id: str, credentials: TwilioCredentials, se
                 return await TwilioAccount.create(
                     workspace_id=workspace_id,
                     account_sid=credentials.account_sid,
-                    auth_token_encrypted=services.secrets.encrypt(token),
+                    **stored_fields(credentials, services, proved_at),
                 )
         except IntegrityError:  # a concurrent import recorded it first (and forget_account_if_unused may remove it again): look again
             continue
     else:
         raise LeaseBusy(f"Twilio account {mask_sid(credentials.account_sid)}")
-    if services.secrets.decrypt(account.auth_token_encrypted) != token:
-        account.auth_token_encrypted = services.secrets.encrypt(token)
-        await account.save(update_fields=["auth_token_encrypted", "updated_at"])
+    if stored_credentials(account, services) != credentials:
+        # Newest proof wins, decided by the database: an import whose look-up was sent before a
+        # rotateTwilioCredentials (or another import) stored newer credentials leaves those in place, so a
+        # rotation is never undone by an import that was already running with the old credentials.
+        await TwilioAccount.filter(
+            Q(credentials_verified_at__isnull=True) | Q(credentials_verified_at__lt=proved_at), id=account.id
+        ).update(**stored_fields(credentials, services, proved_at), updated_at=datetime.now(UTC))
     return account
 
 
-async def link_account(number: PhoneNumber, credentials: TwilioCredentials, services: Services) -> TwilioAccount:
+def stored_fields(credentials: TwilioCredentials, services: Services, proved_at: datetime) -> dict:
+    """The TwilioAccount columns that keep `credentials`, Twilio having accepted them at `proved_at`."""
+    return {
+        "auth_token_encrypted": services.secrets.encrypt(credentials.secret),
+        "api_key_sid": credentials.api_key_sid,
+        "credentials_verified_at": proved_at,
+    }
+
+
+def stored_credentials(account: TwilioAccount, services: Services) -> TwilioCredentials:
+    """The credentials the row keeps; the platform's own account always uses the server's settings."""
+    platform = services.platform_twilio
+    if platform is not None and account.account_sid == platform.account_sid:
+        return platform
+    secret = services.secrets.decrypt(account.auth_token_encrypted)
+    return TwilioCredentials.stored(account.account_sid, secret, account.api_key_sid)
+
+
+async def link_account(
+    number: PhoneNumber, credentials: TwilioCredentials, services: Services, proved_at: datetime | None = None
+) -> TwilioAccount:
     """Record the account on the number; from then on forget_account_if_unused keeps it."""
     for _ in range(5):
-        account = await remember_account(number.workspace_id, credentials, services)
+        account = await remember_account(number.workspace_id, credentials, services, proved_at)
         try:
             await PhoneNumber.filter(id=number.id).update(twilio_account_id=account.id)
         except IntegrityError:  # removed between our read and our write
@@ -69,10 +99,12 @@ async def shared_trunk_for(account: TwilioAccount) -> SipTrunk | None:
         return await SipTrunk.get_or_none(twilio_account_id=account.id)
 
 
-async def link_to_shared_trunk(number: PhoneNumber, credentials: TwilioCredentials, services: Services) -> tuple[TwilioAccount, SipTrunk]:
+async def link_to_shared_trunk(
+    number: PhoneNumber, credentials: TwilioCredentials, services: Services, proved_at: datetime | None = None
+) -> tuple[TwilioAccount, SipTrunk]:
     """Record the account and its shared trunk on the number. A failed import elsewhere may remove an
     unused trunk row between our read and our write; the foreign key refuses, and we look again."""
-    account = await link_account(number, credentials, services)
+    account = await link_account(number, credentials, services, proved_at)
     for _ in range(5):
         trunk = await shared_trunk_for(account)
         if trunk is None:

@@ -19,10 +19,22 @@ from schema.types import PhoneNumber
 __all__ = ["ImportPhoneNumberInput", "ImportPhoneNumberResult", "ImportPhoneNumberSuccess", "TwilioCredentialsInput", "import_phone_number"]
 
 
-@strawberry.input(description="Credentials of the customer's Twilio account.")
+@strawberry.input(
+    description="Credentials of the customer's Twilio account: the account SID, and exactly one of authToken, "
+    "or apiKeySid with apiKeySecret (a Standard API key is enough)."
+)
 class TwilioCredentialsInput:
     account_sid: str = strawberry.field(description="AC followed by 32 hexadecimal characters.")
-    auth_token: str = strawberry.field(description="32 hexadecimal characters; write-only, stored encrypted, never returned.")
+    auth_token: str | None = strawberry.field(
+        default=None, description="32 hexadecimal characters; write-only, stored encrypted, never returned."
+    )
+    api_key_sid: str | None = strawberry.field(default=None, description="SK followed by 32 hexadecimal characters.")
+    api_key_secret: str | None = strawberry.field(
+        default=None, description="The API key's secret, 32 characters; write-only, stored encrypted, never returned."
+    )
+
+    def credentials(self) -> TwilioCredentials:
+        return TwilioCredentials(self.account_sid, self.auth_token, self.api_key_sid, self.api_key_secret)
 
 
 @strawberry.input(description="A number to import.")
@@ -39,16 +51,6 @@ class ImportPhoneNumberInput:
         default=None, description="Required for TWILIO, refused for the others."
     )
 
-    def request(self) -> ImportRequest:
-        return ImportRequest(
-            e164=self.e164,
-            source=StoredSource(self.source.value),
-            label=self.label,
-            trunk_id=self.trunk_id,
-            agent_id=self.agent_id,
-            twilio=self.twilio.credentials() if self.twilio else None,
-        )
-
 
 @strawberry.type(description="The number was imported.")
 class ImportPhoneNumberSuccess:
@@ -62,7 +64,16 @@ ImportPhoneNumberResult = Annotated[
 
 
 async def import_phone_number(info: Info[Context, None], input: ImportPhoneNumberInput) -> ImportPhoneNumberResult:
-    outcome = await import_use_case(current_workspace(info).id, input.request(), info.context.services)
+    credentials = input.twilio.credentials() if input.twilio else None
+    request = ImportRequest(
+        e164=input.e164,
+        source=StoredSource(input.source.value),
+        label=input.label,
+        trunk_id=input.trunk_id,
+        agent_id=input.agent_id,
+        twilio=credentials,
+    )
+    outcome = await import_use_case(current_workspace(info).id, request, info.context.services)
     if isinstance(outcome, models.PhoneNumber):
         return ImportPhoneNumberSuccess(phone_number=PhoneNumber.from_row(outcome))
     return to_error(outcome)
