@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import wraps
+from typing import NamedTuple
 
 from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberSource, SipTrunkProvider
@@ -70,23 +71,10 @@ def _counted(import_phone_number):
 
 @_counted
 async def import_phone_number(workspace_id: str, request: ImportRequest, services: Services) -> PhoneNumber | Failure:
-    # 1. Input, without I/O: every problem at once.
-    problems = validate(request)
-    if problems:
-        return Invalid(problems)
-    # 2. References exist in this workspace.
-    references = await load_references(workspace_id, request)
-    if isinstance(references, Invalid):
-        return references
-    # 3. For TWILIO, the credentials and the number proved first: until then, the caller learns only
-    # whether its own workspace holds the number, never whether another does.
-    holding = None
-    if request.source == PhoneNumberSource.TWILIO:
-        if held := await already_held(workspace_id, request.e164, anywhere=False):
-            return held
-        holding = await twilio_lookup.look_up(request.e164, request.twilio, services)
-        if not isinstance(holding, twilio_lookup.TwilioHolding):
-            return holding
+    checked = await check(workspace_id, request, services)
+    if not isinstance(checked, Checked):
+        return checked
+    references, holding = checked
     # 4. A slot, and the number, reserved in one short transaction; the row is born leased to this import.
     reserved = await reserve_number(
         workspace_id,
@@ -101,6 +89,33 @@ async def import_phone_number(workspace_id: str, request: ImportRequest, service
         return reserved
     # 5. Carrier work, journalled; undone on any failure.
     return await provision(reserved, request, references, holding, services)
+
+
+class Checked(NamedTuple):
+    references: References
+    holding: twilio_lookup.TwilioHolding | None  # for TWILIO
+
+
+async def check(workspace_id: str, request: ImportRequest, services: Services) -> Checked | Failure:
+    """The checks before a slot is reserved, shared with planPhoneNumberImport."""
+    # 1. Input, without I/O: every problem at once.
+    problems = validate(request)
+    if problems:
+        return Invalid(problems)
+    # 2. References exist in this workspace.
+    references = await load_references(workspace_id, request)
+    if isinstance(references, Invalid):
+        return references
+    # 3. For TWILIO, the credentials and the number proved first: until then, the caller learns only
+    # whether its own workspace holds the number, never whether another does.
+    if request.source != PhoneNumberSource.TWILIO:
+        return Checked(references, None)
+    if held := await already_held(workspace_id, request.e164, anywhere=False):
+        return held
+    holding = await twilio_lookup.look_up(request.e164, request.twilio, services)
+    if not isinstance(holding, twilio_lookup.TwilioHolding):
+        return holding
+    return Checked(references, holding)
 
 
 async def provision(

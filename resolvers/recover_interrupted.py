@@ -5,7 +5,9 @@ a request we stopped waiting for), or an ACTIVE number whose bind left journal s
 claimed through its lease, so one process handles it and never while its operation still runs (an
 operation holds the number's lease, renewed while it lives). Then an import or purchase is settled
 from its journal and its slot freed, a delete is completed, a bind's steps are settled against the row.
-Steps whose number is gone are settled too. Every process may run this at once.
+A trunk's update left half-done is settled against the trunk's row under its lease: its LiveKit trunks
+get the settings the row records back, and stay. Steps whose number or trunk is gone are settled too.
+Every process may run this at once.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from models import CarrierStep, PhoneNumber
+from models import CarrierStep, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberStatus
 from providers.errors import CredentialsRejected, ProviderFailure
 from providers.metrics import RECOVERIES
@@ -58,8 +60,9 @@ async def recover_interrupted(services: Services, grace: timedelta) -> int:
         except ProviderFailure as failure:
             log.warning("recovery of %s must wait: %s", number.id, failure)
     orphaned = stale_owners - set(await PhoneNumber.filter(id__in=stale_owners).values_list("id", flat=True))
+    trunks = set(await SipTrunk.filter(id__in=orphaned).values_list("id", flat=True))
     for owner_id in orphaned:
-        finished += await _settle_orphan(owner_id, services)
+        finished += await _settle_steps(owner_id, services, trunk=owner_id in trunks)
     return finished
 
 
@@ -94,14 +97,16 @@ async def _finish(number: PhoneNumber, services: Services) -> bool:
     return True
 
 
-async def _settle_orphan(owner_id: str, services: Services) -> bool:
-    """Steps whose number is gone: nothing records what they made, so it all goes."""
+async def _settle_steps(owner_id: str, services: Services, *, trunk: bool) -> bool:
+    """Steps of no number: a number gone records nothing, so all its steps made goes; a trunk's update is
+    set back to the trunk's row, which the update writes only after every carrier step succeeded, and
+    the trunk's LiveKit sides stay with their riders."""
     step = await CarrierStep.filter(owner_id=owner_id).first()
     if step is None:
         return False
     journal = await Journal.resume(owner_id, step.workspace_id, services)
-    if not await journal.settle(leaving=True):
+    if not await journal.settle(leaving=not trunk):
         return False
     log.info("recovery settled the carrier steps left by %s", owner_id)
-    RECOVERIES.labels("settled_orphan").inc()
+    RECOVERIES.labels("settled_trunk_change" if trunk else "settled_orphan").inc()
     return True

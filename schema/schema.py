@@ -28,6 +28,7 @@ from schema.mutations.import_phone_number import import_phone_number
 from schema.mutations.purchase_phone_number import purchase_phone_number
 from schema.mutations.rotate_twilio_credentials import rotate_twilio_credentials
 from schema.mutations.update_phone_number import update_phone_number
+from schema.mutations.update_sip_trunk import update_sip_trunk
 from schema.queries import Query
 from schema.types import Agent, PhoneNumber, SipTrunk
 
@@ -98,6 +99,10 @@ class Mutation:
     )
     delete_sip_trunk = strawberry.mutation(
         resolver=delete_sip_trunk, description="Remove a BYOC trunk and its LiveKit side; refused while numbers ride it."
+    )
+    update_sip_trunk = strawberry.mutation(
+        resolver=update_sip_trunk,
+        description="Change a BYOC trunk's settings, at LiveKit too while numbers ride it; all or nothing.",
     )
 
 

@@ -51,6 +51,16 @@ class ImportPhoneNumberInput:
         default=None, description="Required for TWILIO, refused for the others."
     )
 
+    def request(self) -> ImportRequest:
+        return ImportRequest(
+            e164=self.e164,
+            source=StoredSource(self.source.value),
+            label=self.label,
+            trunk_id=self.trunk_id,
+            agent_id=self.agent_id,
+            twilio=self.twilio.credentials() if self.twilio else None,
+        )
+
 
 @strawberry.type(description="The number was imported.")
 class ImportPhoneNumberSuccess:
@@ -64,16 +74,7 @@ ImportPhoneNumberResult = Annotated[
 
 
 async def import_phone_number(info: Info[Context, None], input: ImportPhoneNumberInput) -> ImportPhoneNumberResult:
-    credentials = input.twilio.credentials() if input.twilio else None
-    request = ImportRequest(
-        e164=input.e164,
-        source=StoredSource(input.source.value),
-        label=input.label,
-        trunk_id=input.trunk_id,
-        agent_id=input.agent_id,
-        twilio=credentials,
-    )
-    outcome = await import_use_case(current_workspace(info).id, request, info.context.services)
+    outcome = await import_use_case(current_workspace(info).id, input.request(), info.context.services)
     if isinstance(outcome, models.PhoneNumber):
         return ImportPhoneNumberSuccess(phone_number=PhoneNumber.from_row(outcome))
     return to_error(outcome)
