@@ -8,11 +8,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from tortoise import connections
+
 from models import ApiKey, Workspace
 from models.ids import is_valid_id
 
 KEY_PATTERN = re.compile(r"sk_[A-Za-z0-9_-]{43}")
 VISIBLE_PREFIX_LENGTH = 11  # "sk_" and 8 characters: enough to tell keys apart, useless to an attacker
+# Every request runs this: one statement written out once, where the ORM would build and parse it each time
+# (a third of a small request's time). Read on every request, never cached, so a revocation acts at once.
+_LIVE_KEY_WORKSPACE = (
+    "SELECT w.id, w.name, w.phone_number_limit FROM api_key k JOIN workspace w ON w.id = k.workspace_id "
+    "WHERE k.key_hash = {} AND k.revoked_at IS NULL LIMIT 1"
+)
 
 
 @dataclass(frozen=True)
@@ -36,8 +44,14 @@ async def workspace_for_key(key: str) -> Workspace | None:
     """The workspace a live key acts for; None for a malformed, unknown or revoked key."""
     if not KEY_PATTERN.fullmatch(key):
         return None
-    row = await ApiKey.filter(key_hash=hash_key(key), revoked_at=None).select_related("workspace").first()
-    return row.workspace if row else None
+    connection = connections.get("default")
+    placeholder = "?" if connection.capabilities.dialect == "sqlite" else "$1"
+    _, rows = await connection.execute_query(_LIVE_KEY_WORKSPACE.format(placeholder), [hash_key(key)])
+    if not rows:
+        return None
+    workspace_id, name, limit = rows[0]
+    # A partial row (no timestamps): Tortoise saves such an instance only field by field, never whole.
+    return Workspace._init_from_db(id=workspace_id, name=name, phone_number_limit=limit)
 
 
 async def revoke_api_key(key: str) -> bool:
