@@ -8,11 +8,9 @@ token, so a cache of documents as large as the limit allows would itself be a wa
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
 from functools import lru_cache
 
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
-from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
@@ -65,23 +63,11 @@ def _validate_cached(schema: GraphQLSchema, query: str, rules: tuple, hide_sugge
     return _validate(schema, parse_document(query), rules, hide_suggestions)
 
 
-class LimitedDocuments(SchemaExtension):
-    """Parses through parse_document and validates, caching only what parse_document caches.
-    With `hide_suggestions`, errors never say "Did you mean …?" (no schema hints for strangers)."""
-
-    def __init__(self, *, hide_suggestions: bool = False) -> None:
-        self.hide_suggestions = hide_suggestions
-
-    def on_parse(self) -> Iterator[None]:
-        self.execution_context.graphql_document = parse_document(self.execution_context.query)
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        schema, rules = context.schema._schema, tuple(context.validation_rules)
-        if context.query in _documents:
-            errors = _validate_cached(schema, context.query, rules, self.hide_suggestions)
-        else:
-            errors = _validate(schema, context.graphql_document, rules, self.hide_suggestions)
-        context.pre_execution_errors = list(errors)
-        yield
+def validate_document(
+    schema: GraphQLSchema, query: str, document: DocumentNode, rules: tuple, hide_suggestions: bool
+) -> list[GraphQLError]:
+    """The document's validation errors, coded GRAPHQL_VALIDATION_FAILED; cached only for the documents
+    parse_document caches. With `hide_suggestions`, errors never say "Did you mean …?"."""
+    if query in _documents:
+        return _validate_cached(schema, query, rules, hide_suggestions)
+    return _validate(schema, document, rules, hide_suggestions)
