@@ -1,21 +1,22 @@
-"""Assembles the Schema: root types, and the extensions that keep GraphQL cheap and safe."""
+"""Assembles the Schema: root types, and the rules and execution path that keep GraphQL cheap and safe."""
 
-from functools import cache, partial
+from functools import cache
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, specified_rules
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules
 from strawberry.extensions.max_aliases import create_validator as max_aliases_validator
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.extensions.query_depth_limiter import (
     create_validator as depth_validator,
 )
+from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 
 from schema.documents import MAX_TOKENS as MAX_TOKENS  # the query limits are read from here
-from schema.documents import LimitedDocuments
-from schema.error_codes import ExecutionErrorCodes, MaskCrashes, is_unexpected
+from schema.error_codes import is_unexpected
+from schema.execution import execute_operation
 from schema.errors import NotFoundError, PaymentRequiredError, ProviderError
 from schema.mutations.check_phone_number import check_phone_number
 from schema.mutations.create_agent import create_agent
@@ -46,9 +47,25 @@ LIMIT_RULES = (depth_validator(MAX_DEPTH, should_ignore=is_introspection_field),
 
 
 class TrunklineSchema(strawberry.Schema):
-    def __init__(self, *args, hide_suggestions: bool = False, **kwargs) -> None:
+    """Executes through schema.execution (the limits, the document caches, error codes and masking) instead
+    of Strawberry's extension hooks, which cost a small query more than running it."""
+
+    def __init__(self, *args, limit_rules: tuple = (), hide_suggestions: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.hide_suggestions = hide_suggestions
+        self.validation_rules = (*specified_rules, *limit_rules)
+        self.execute_function = self._get_execute_function()
+        self.executor_kwargs = execution_context_class_kwargs(self.execution_context_class)
+
+    async def execute(
+        self, query, variable_values=None, context_value=None, root_value=None, operation_name=None,
+        allowed_operation_types=None, operation_extensions=None,
+    ):  # fmt: skip
+        return await execute_operation(
+            self, query, variable_values=variable_values, context_value=context_value, root_value=root_value,
+            operation_name=operation_name, operation_extensions=operation_extensions,
+            allowed_operation_types=allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES,
+        )  # fmt: skip
 
     def _get_custom_context_kwargs(self, operation_extensions=None, *, sync: bool = False) -> dict:
         """Strawberry's own hook for what goes to graphql-core's execute: there, variables that do not
@@ -117,12 +134,7 @@ def build_schema(*, introspection: bool = True, suggestions: bool = True) -> str
         types=[PhoneNumber, Agent, SipTrunk, PaymentRequiredError, ProviderError, NotFoundError],
         config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=not suggestions),
         hide_suggestions=not suggestions,
-        extensions=[
-            partial(AddValidationRules, rules),
-            partial(LimitedDocuments, hide_suggestions=not suggestions),
-            MaskCrashes,
-            ExecutionErrorCodes,
-        ],
+        limit_rules=tuple(rules),
     )
 
 
