@@ -6,7 +6,7 @@ import threading
 import time
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-PREFIXES = ("ws", "key", "phone", "agent", "trunk", "twacct")
+PREFIXES = ("ws", "key", "phone", "agent", "trunk", "twacct", "evt", "whk")
 _BODY = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 
 

@@ -30,6 +30,9 @@ class PhoneNumber(PrefixedIdModel):
     # Held while an update or delete changes the number at the carriers (resolvers/leases.py).
     lease_token = fields.CharField(max_length=32, null=True)
     lease_expires_at = fields.DatetimeField(null=True)
+    # The last carrier health check (resolvers/check_phone_number.py): None until one ran.
+    healthy = fields.BooleanField(null=True)
+    health_checked_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "phone_number"

@@ -11,6 +11,7 @@ from models import Agent, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from providers.errors import Carrier, ProviderFailure
 from resolvers.carrier_failure import NOTHING_CHANGED, carrier_failed, lease_busy
+from resolvers.events import update_recorded
 from resolvers.outcomes import (
     KEEP,
     CarrierFailed,
@@ -59,8 +60,9 @@ async def update_phone_number(workspace_id: str, request: UpdateRequest, service
     if not agent_changes:
         if request.label is not KEEP:
             # A number being deleted keeps its label; one deleted meanwhile is not found.
-            await PhoneNumber.filter(id=number.id, status__not=PhoneNumberStatus.RELEASING).update(
-                label=request.label or None, updated_at=datetime.now(UTC)
+            await update_recorded(
+                number.id, only_if={"status__not": PhoneNumberStatus.RELEASING},
+                label=request.label or None, updated_at=datetime.now(UTC),
             )
         return await _as_now(number.id, request.id)
     try:
@@ -77,7 +79,7 @@ async def update_phone_number(workspace_id: str, request: UpdateRequest, service
                     return lease_busy(Carrier.LIVEKIT)
                 await rebind(journal, number, request.agent_id, changes)
             else:
-                await PhoneNumber.filter(id=number.id).update(**changes, updated_at=datetime.now(UTC))
+                await update_recorded(number.id, **changes, updated_at=datetime.now(UTC))
     except AgentGone:
         return Invalid((not_found("agentId", "agent", request.agent_id),))
     except ProviderFailure as failure:
@@ -111,15 +113,13 @@ async def rebind(journal: Journal, number: PhoneNumber, agent_id: str | None, ch
                     await journal.take(steps.RouteNumber, {"number_id": lk_number, "rule_id": None})
             elif rule_id:
                 await journal.take(steps.UpdateDispatchRule, {"rule_id": rule_id, "agent_id": agent_id})
-                await PhoneNumber.filter(id=number.id).update(**changes, updated_at=datetime.now(UTC))
+                await update_recorded(number.id, **changes, updated_at=datetime.now(UTC))
             else:
                 trunk = await SipTrunk.get_or_none(id=number.trunk_id) if number.trunk_id else None
                 rule_id = await create_dispatch_rule(journal, number, agent_id, trunk)
                 if lk_number:
                     await journal.take(steps.RouteNumber, {"number_id": lk_number, "rule_id": rule_id})
-                await PhoneNumber.filter(id=number.id).update(
-                    **changes, livekit_dispatch_rule_id=rule_id, updated_at=datetime.now(UTC)
-                )
+                await update_recorded(number.id, **changes, livekit_dispatch_rule_id=rule_id, updated_at=datetime.now(UTC))
     except IntegrityError:  # the agent was deleted after it was looked up (resolvers/agents.delete_agent)
         raise AgentGone from None
 

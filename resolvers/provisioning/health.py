@@ -22,14 +22,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from models import PhoneNumber, SipTrunk
-from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus, SipTrunkProvider
+from models import PhoneNumber, PhoneNumberEventType, SipTrunk
+from models.enums import (
+    PhoneNumberCapability,
+    PhoneNumberSource,
+    PhoneNumberStatus,
+    SipTrunkProvider,
+)
 from providers.errors import Carrier, CredentialsRejected, NotFound
 from providers.metrics import CARRIER_PROBLEMS, HEALTH_CHECKS
+from resolvers.events import update_recorded
 from resolvers.provisioning import steps
 from resolvers.provisioning.journal import Journal
 from resolvers.provisioning.leases import LeaseBusy
-from resolvers.provisioning.trunks import ATTACHED_AT_TWILIO, add_inbound_number, add_outbound_number, create_dispatch_rule
+from resolvers.provisioning.trunks import (
+    ATTACHED_AT_TWILIO,
+    add_inbound_number,
+    add_outbound_number,
+    create_dispatch_rule,
+)
 from resolvers.services import Services
 
 
@@ -94,11 +105,24 @@ async def check_number(number_id: str, services: Services, *, repair: bool, wait
                     problems = await Examination(number, trunk, journal, repair).run()
             else:
                 problems = await Examination(number, None, journal, repair).run()
-        check = HealthCheck(await PhoneNumber.get(id=number.id), tuple(problems), datetime.now(UTC))
+        check = HealthCheck(await _record_health(number, problems), tuple(problems), datetime.now(UTC))
     HEALTH_CHECKS.labels("healthy" if check.healthy else "unhealthy").inc()
     for problem in problems:
         CARRIER_PROBLEMS.labels(problem.code.value, str(problem.repaired).lower()).inc()
     return check
+
+
+async def _record_health(number: PhoneNumber, problems: list[Problem]) -> PhoneNumber:
+    """Store the result on the row; a change of health is recorded as HEALTH_CHANGED with it (a first check
+    that finds nothing wrong is no news)."""
+    healthy = all(problem.repaired for problem in problems)
+    fields = {"healthy": healthy, "health_checked_at": datetime.now(UTC)}
+    if healthy != number.healthy and not (number.healthy is None and healthy):
+        changed = await update_recorded(number.id, PhoneNumberEventType.HEALTH_CHANGED, **fields)
+        if changed is not None:
+            return changed
+    await PhoneNumber.filter(id=number.id).update(**fields)
+    return await PhoneNumber.get(id=number.id)
 
 
 @dataclass

@@ -7,9 +7,10 @@ carrier let go, then the row goes.
 
 from __future__ import annotations
 
-from models import PhoneNumber
+from models import PhoneNumber, PhoneNumberEventType
 from models.enums import PhoneNumberSource
 from providers.errors import Carrier, Unavailable
+from resolvers.events import delete_recorded
 from resolvers.provisioning.clients import CarrierClients
 from resolvers.provisioning.concurrently import concurrently
 from resolvers.provisioning.journal import Journal
@@ -26,7 +27,7 @@ async def finish_release(number: PhoneNumber, services: Services) -> None:
     if not leftovers.empty and not await leftovers.settle(leaving=True):
         raise Unavailable(Carrier.LIVEKIT, "an earlier change to the number is still being settled at LiveKit")
     await release_at_carriers(number, services)
-    await PhoneNumber.filter(id=number.id).delete()
+    await delete_recorded(number, PhoneNumberEventType.DELETED)
     if number.twilio_account_id:
         await forget_account_if_unused(number.twilio_account_id)
 

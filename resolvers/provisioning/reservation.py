@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models import Agent, PhoneNumber, SipTrunk, Workspace
+from models import Agent, PhoneNumber, PhoneNumberEventType, SipTrunk, Workspace
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from models.phone_number import SLOT_HOLDING_STATUSES
+from resolvers.events import delete_recorded, update_recorded
 from resolvers.outcomes import ErrorCode, FieldCode, FieldProblem, Invalid, LimitReached
+from resolvers.provisioning.leases import LeaseBusy
 from resolvers.validation import not_found
 
 
@@ -93,15 +95,18 @@ async def _insert_under_cap(workspace_id: str, e164: str, source: PhoneNumberSou
 
 
 async def drop_reservation(phone_number: PhoneNumber) -> None:
-    await PhoneNumber.filter(id=phone_number.id, status=PhoneNumberStatus.PROVISIONING).delete()
+    """The import was undone or given up: its row goes, and PROVISIONING_FAILED is recorded with it."""
+    await delete_recorded(phone_number, PhoneNumberEventType.PROVISIONING_FAILED, status=PhoneNumberStatus.PROVISIONING)
 
 
 async def activate_number(number: PhoneNumber, capabilities: list[PhoneNumberCapability], **carrier_ids) -> PhoneNumber:
-    """The carriers are done: the number is ACTIVE with what it can do and the ids to undo it later."""
-    await PhoneNumber.filter(id=number.id).update(
-        status=PhoneNumberStatus.ACTIVE,
-        capabilities=[c.value for c in capabilities],
-        updated_at=datetime.now(UTC),
+    """The carriers are done: the number is ACTIVE with what it can do and the ids to undo it later,
+    and IMPORTED is recorded with it."""
+    active = await update_recorded(
+        number.id, PhoneNumberEventType.IMPORTED,
+        status=PhoneNumberStatus.ACTIVE, capabilities=[c.value for c in capabilities], updated_at=datetime.now(UTC),
         **carrier_ids,
     )
-    return await PhoneNumber.get(id=number.id)
+    if active is None:  # our lease lapsed and recovery gave the reservation up: what we made is undone
+        raise LeaseBusy(number.id)
+    return active

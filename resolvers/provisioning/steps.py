@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 from models import CarrierStep, PhoneNumber, SipTrunk, StepState
 from models.enums import PhoneNumberStatus, SipTrunkProvider
 from providers.errors import NotFound
+from resolvers.events import update_recorded
 from resolvers.provisioning.clients import CarrierClients
 
 Params = dict[str, Any]
@@ -169,9 +170,7 @@ class DeleteDispatchRule(Step):
     name = "livekit.delete_dispatch_rule"
 
     async def act(self, clients: CarrierClients, step: CarrierStep, *, changes: Params) -> None:
-        await PhoneNumber.filter(id=step.owner_id).update(
-            **changes, livekit_dispatch_rule_id=None, updated_at=datetime.now(UTC)
-        )
+        await update_recorded(step.owner_id, **changes, livekit_dispatch_rule_id=None, updated_at=datetime.now(UTC))
         if step.params["rule_id"]:
             await clients.livekit.delete_dispatch_rule(step.params["rule_id"])
 
