@@ -18,3 +18,7 @@ CARRIER_PROBLEMS = Counter(
     "trunkline_carrier_problems", "Problems health checks found at the carriers, by code and whether repaired",
     ["code", "repaired"],
 )
+WEBHOOK_DELIVERIES = Counter(
+    "trunkline_webhook_deliveries", "Webhook delivery attempts by outcome (delivered, failed, refused, given_up)",
+    ["outcome"],
+)
