@@ -29,6 +29,7 @@ from app.request_limits import RequestLimits
 from app.secret_key import derived_keys
 from app.security_headers import SecurityHeaders
 from app.settings import Settings
+from app.webhooks import target_rules, webhook_deliveries
 from resolvers.check_active_numbers import check_active_numbers
 from resolvers.recover_interrupted import recover_interrupted
 from schema.schema import build_schema
@@ -59,7 +60,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await rate_limits.start()
             try:
                 async with every(settings.recovery_interval, recover_interrupted_operations, purge_expired_keys), \
-                        _health_checks(settings, check_active_numbers_health):
+                        _health_checks(settings, check_active_numbers_health), \
+                        webhook_deliveries(settings, running.services):
                     yield
             finally:
                 await rate_limits.close()
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.rate_limits = rate_limits
+    app.state.webhook_targets = target_rules(settings)
     return app
 
 

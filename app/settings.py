@@ -61,6 +61,12 @@ class Settings:
     redis_prefix: str = "trunkline"
     trusted_proxies: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
+    webhook_allow_private: bool = False  # http:// and private addresses allowed as webhook targets
+    webhook_interval: float = 2.0  # seconds between delivery passes
+    webhook_timeout: float = 10.0  # for a receiver's answer
+    webhook_retry_base: float = 5.0  # the first retry's delay, doubling after each failure
+    webhook_retry_max: float = 3600.0
+    webhook_give_up_after: float = 86400.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -108,6 +114,12 @@ class Settings:
             redis_prefix=read("TRUNKLINE_REDIS_PREFIX", TEXT, "trunkline"),
             trusted_proxies=_read_list(env, "TRUNKLINE_TRUSTED_PROXIES", NETWORK),
             cors_origins=_origins(env),
+            webhook_allow_private=read("TRUNKLINE_WEBHOOK_ALLOW_PRIVATE", BOOLEAN, False),
+            webhook_interval=read("TRUNKLINE_WEBHOOK_INTERVAL", SECONDS, 2.0),
+            webhook_timeout=read("TRUNKLINE_WEBHOOK_TIMEOUT", SECONDS, 10.0),
+            webhook_retry_base=read("TRUNKLINE_WEBHOOK_RETRY_BASE", SECONDS, 5.0),
+            webhook_retry_max=read("TRUNKLINE_WEBHOOK_RETRY_MAX", SECONDS, 3600.0),
+            webhook_give_up_after=read("TRUNKLINE_WEBHOOK_GIVE_UP_AFTER", SECONDS, 86400.0),
         )
         if settings.is_production:
             settings.check_production()
