@@ -7,6 +7,7 @@ On PostgreSQL, each event is also announced with NOTIFY on EVENTS_CHANNEL, which
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -44,16 +45,18 @@ async def record(kind: PhoneNumberEventType, number: PhoneNumber, connection: Ba
 
 async def update_recorded(
     number_id: str, kind: PhoneNumberEventType = PhoneNumberEventType.UPDATED, *, only_if: dict[str, Any] | None = None,
-    **changes: Any,
+    also: Callable[[BaseDBAsyncClient], Awaitable[None]] | None = None, **changes: Any,
 ) -> PhoneNumber | None:
     """Change the number's row and record the event in one transaction; None when no row matched
-    (`only_if`: further conditions on the row, e.g. a status)."""
+    (`only_if`: further conditions on the row, e.g. a status; `also`: more writes for the transaction)."""
     async with in_transaction() as connection:
         changed = await PhoneNumber.filter(id=number_id, **(only_if or {})).using_db(connection).update(**changes)
         if not changed:
             return None
         number = await PhoneNumber.get(id=number_id).using_db(connection)
         await record(kind, number, connection)
+        if also is not None:
+            await also(connection)
         return number
 
 

@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from models import CarrierStep, PhoneNumber, StepState
 from providers.errors import ProviderFailure, ProviderTimeout
 from resolvers.provisioning.clients import CarrierClients
@@ -137,9 +139,11 @@ class Journal:
         if failures:
             raise failures[0]
 
-    async def forget(self) -> None:
+    async def forget(self, connection: BaseDBAsyncClient | None = None) -> None:
         """The operation succeeded and its row records what it made: no step needs settling. Only this
         journal's steps go: a trunk's operation forgets after giving up the trunk's lease, when the next
-        operation on the trunk may already have journalled its own."""
-        await CarrierStep.filter(id__in=[row.id for row in self._steps]).delete()
-        self._steps.clear()
+        operation on the trunk may already have journalled its own. `connection`: the transaction of the
+        change that records what the steps made (an activation), so both commit as one."""
+        if self._steps:
+            await CarrierStep.filter(id__in=[row.id for row in self._steps]).using_db(connection).delete()
+            self._steps.clear()

@@ -22,7 +22,7 @@ async def provision(number: PhoneNumber, agent: Agent | None, journal: Journal):
     except Rejected as refused:
         return not_available(number.e164, refused.message)
     return await activate_number(
-        number, CAPABILITIES, livekit_phone_number_id=bought.id, livekit_dispatch_rule_id=rule_id
+        journal, number, CAPABILITIES, livekit_phone_number_id=bought.id, livekit_dispatch_rule_id=rule_id
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -14,6 +15,9 @@ from resolvers.events import delete_recorded, update_recorded
 from resolvers.outcomes import ErrorCode, FieldCode, FieldProblem, Invalid, LimitReached
 from resolvers.provisioning.leases import LeaseBusy
 from resolvers.validation import not_found
+
+if TYPE_CHECKING:
+    from resolvers.provisioning.journal import Journal
 
 
 async def already_held(workspace_id: str, e164: str, field: str = "e164", *, anywhere: bool = True) -> Invalid | None:
@@ -99,11 +103,13 @@ async def drop_reservation(phone_number: PhoneNumber) -> None:
     await delete_recorded(phone_number, PhoneNumberEventType.PROVISIONING_FAILED, status=PhoneNumberStatus.PROVISIONING)
 
 
-async def activate_number(number: PhoneNumber, capabilities: list[PhoneNumberCapability], **carrier_ids) -> PhoneNumber:
+async def activate_number(
+    journal: Journal, number: PhoneNumber, capabilities: list[PhoneNumberCapability], **carrier_ids
+) -> PhoneNumber:
     """The carriers are done: the number is ACTIVE with what it can do and the ids to undo it later,
-    and IMPORTED is recorded with it."""
+    IMPORTED is recorded, and the journal forgotten, in one transaction."""
     active = await update_recorded(
-        number.id, PhoneNumberEventType.IMPORTED,
+        number.id, PhoneNumberEventType.IMPORTED, also=journal.forget,
         status=PhoneNumberStatus.ACTIVE, capabilities=[c.value for c in capabilities], updated_at=datetime.now(UTC),
         **carrier_ids,
     )
