@@ -39,6 +39,7 @@ class FieldCode(StrEnum):
     CREDENTIALS_REJECTED = "CREDENTIALS_REJECTED"
     DID_IMPORT_REQUIRED = "DID_IMPORT_REQUIRED"
     NOT_AGENT_BINDABLE = "NOT_AGENT_BINDABLE"
+    UNSAFE_URL = "UNSAFE_URL"  # a webhook url this server will not send to (scheme or address)
 
 
 class ErrorCode(StrEnum):

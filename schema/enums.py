@@ -60,3 +60,20 @@ class SipTransport(Enum):
 class Provider(Enum):
     TWILIO = strawberry.enum_value("TWILIO", description="Twilio.")
     LIVEKIT = strawberry.enum_value("LIVEKIT", description="LiveKit.")
+
+
+@strawberry.enum(description="What happened to a phone number; the type of a lifecycle event and of a webhook delivery.")
+class PhoneNumberEventType(Enum):
+    IMPORTED = strawberry.enum_value(
+        "IMPORTED", description="A number was imported or purchased and is ACTIVE (webhook type phone_number.imported)."
+    )
+    UPDATED = strawberry.enum_value("UPDATED", description="A number's label or agent changed (phone_number.updated).")
+    DELETED = strawberry.enum_value("DELETED", description="A number was released and removed (phone_number.deleted).")
+    PROVISIONING_FAILED = strawberry.enum_value(
+        "PROVISIONING_FAILED",
+        description="An import was undone, or given up by recovery; the number was not kept (phone_number.provisioning_failed).",
+    )
+    HEALTH_CHANGED = strawberry.enum_value(
+        "HEALTH_CHANGED", description="A health check found a number newly healthy or unhealthy (phone_number.health_changed)."
+    )
+

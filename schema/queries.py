@@ -6,7 +6,7 @@ from strawberry.types import Info
 from models.enums import PhoneNumberSource as StoredSource
 from models.ids import prefix_of
 from providers.errors import ProviderFailure
-from resolvers import agents, available_numbers, phone_numbers, sip_trunks
+from resolvers import agents, available_numbers, phone_numbers, sip_trunks, webhook_endpoints
 from resolvers.outcomes import InvalidArgument
 from schema.context import Context, current_workspace
 from schema.enums import PhoneNumberSource
@@ -21,6 +21,7 @@ from schema.types import (
     PhoneNumberConnection,
     PhoneNumberEdge,
     SipTrunk,
+    WebhookEndpoint,
     Workspace,
 )
 
@@ -40,6 +41,9 @@ class Query:
             case "trunk":
                 row = await sip_trunks.get_sip_trunk(workspace_id, id)
                 return SipTrunk.from_row(row) if row else None
+            case "whk":
+                row = await webhook_endpoints.get_webhook_endpoint(workspace_id, id)
+                return WebhookEndpoint.from_row(row) if row else None
         return None
 
     @strawberry.field(description="The workspace the API key acts for.")
@@ -94,6 +98,11 @@ class Query:
     @strawberry.field(description="The workspace's SIP trunks, oldest first.")
     async def sip_trunks(self, info: Info[Context, None]) -> list[SipTrunk]:
         return [SipTrunk.from_row(row) for row in await sip_trunks.list_sip_trunks(current_workspace(info).id)]
+
+    @strawberry.field(description="The workspace's webhook endpoints, oldest first (their signing secrets are never shown again).")
+    async def webhook_endpoints(self, info: Info[Context, None]) -> list[WebhookEndpoint]:
+        rows = await webhook_endpoints.list_webhook_endpoints(current_workspace(info).id)
+        return [WebhookEndpoint.from_row(row) for row in rows]
 
     plan_phone_number_import = strawberry.field(
         resolver=plan_phone_number_import,

@@ -22,8 +22,10 @@ from schema.mutations.check_phone_number import check_phone_number
 from schema.mutations.create_agent import create_agent
 from schema.mutations.delete_agent import delete_agent
 from schema.mutations.create_sip_trunk import create_sip_trunk
+from schema.mutations.create_webhook_endpoint import create_webhook_endpoint
 from schema.mutations.delete_phone_number import delete_phone_number
 from schema.mutations.delete_sip_trunk import delete_sip_trunk
+from schema.mutations.delete_webhook_endpoint import delete_webhook_endpoint
 from schema.mutations.update_agent import update_agent
 from schema.mutations.import_phone_number import import_phone_number
 from schema.mutations.purchase_phone_number import purchase_phone_number
@@ -31,7 +33,7 @@ from schema.mutations.rotate_twilio_credentials import rotate_twilio_credentials
 from schema.mutations.update_phone_number import update_phone_number
 from schema.mutations.update_sip_trunk import update_sip_trunk
 from schema.queries import Query
-from schema.types import Agent, PhoneNumber, SipTrunk
+from schema.types import Agent, PhoneNumber, SipTrunk, WebhookEndpoint
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -121,6 +123,13 @@ class Mutation:
         resolver=update_sip_trunk,
         description="Change a BYOC trunk's settings, at LiveKit too while numbers ride it; all or nothing.",
     )
+    create_webhook_endpoint = strawberry.mutation(
+        resolver=create_webhook_endpoint,
+        description="Have the workspace's lifecycle events POSTed to a url, signed with a secret shown only in the answer.",
+    )
+    delete_webhook_endpoint = strawberry.mutation(
+        resolver=delete_webhook_endpoint, description="Stop sending events to a webhook endpoint."
+    )
 
 
 @cache  # a schema is immutable: every app built in one process (tests, benchmarks) shares the one for its options
@@ -131,7 +140,7 @@ def build_schema(*, introspection: bool = True, suggestions: bool = True) -> str
     return TrunklineSchema(
         query=Query,
         mutation=Mutation,
-        types=[PhoneNumber, Agent, SipTrunk, PaymentRequiredError, ProviderError, NotFoundError],
+        types=[PhoneNumber, Agent, SipTrunk, WebhookEndpoint, PaymentRequiredError, ProviderError, NotFoundError],
         config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=not suggestions),
         hide_suggestions=not suggestions,
         limit_rules=tuple(rules),

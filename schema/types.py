@@ -13,7 +13,7 @@ from schema import enums
 from schema.context import Context, current_workspace
 
 
-@strawberry.interface(description="An object with a prefixed wire id: phone_…, agent_… or trunk_….")
+@strawberry.interface(description="An object with a prefixed wire id: phone_…, agent_…, trunk_… or whk_….")
 class Node:
     id: strawberry.ID = strawberry.field(description="Prefixed ULID, e.g. phone_01J9Z3Q5V8K2M4N6P8R0S2T4W6.")
 
@@ -96,6 +96,22 @@ class PhoneNumber(Node):
             trunk_id=strawberry.ID(row.trunk_id) if row.trunk_id else None,
             agent_id=strawberry.ID(row.agent_id) if row.agent_id else None,
             livekit_phone_number_id=row.livekit_phone_number_id,
+        )
+
+
+@strawberry.type(description="A receiver of the workspace's lifecycle events, POSTed to it signed (see createWebhookEndpoint).")
+class WebhookEndpoint(Node):
+    url: str = strawberry.field(description="Where events are POSTed.")
+    events: list[enums.PhoneNumberEventType] = strawberry.field(description="The event types sent to it.")
+    created_at: datetime = strawberry.field(description="When it was created (UTC).")
+
+    @classmethod
+    def from_row(cls, row: models.WebhookEndpoint) -> WebhookEndpoint:
+        return cls(
+            id=strawberry.ID(row.id),
+            url=row.url,
+            events=[enums.PhoneNumberEventType(kind) for kind in row.events],
+            created_at=row.created_at,
         )
 
 
