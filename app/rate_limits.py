@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
+from app.rate_window import CompactMemoryStorage
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class RateLimits:
         self._redis_url = str(settings.redis_url) if settings.redis_url else None
         self._prefix = settings.redis_prefix
         self._pool = None
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = MovingWindowRateLimiter(CompactMemoryStorage())
         self._warned_at = -math.inf
 
     @property
