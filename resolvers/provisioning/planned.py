@@ -9,19 +9,11 @@ against the carrier calls the import then makes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
 from models.enums import PhoneNumberCapability, PhoneNumberSource
 from providers.errors import Carrier
 from resolvers.provisioning import steps
-
-
-class Action(Enum):
-    CREATE = "CREATE"
-    UPDATE = "UPDATE"
-    ATTACH = "ATTACH"
-    PURCHASE = "PURCHASE"
-    REUSE = "REUSE"  # something there already serves, unchanged
+from resolvers.provisioning.steps import Action
 
 
 @dataclass(frozen=True)
@@ -42,27 +34,10 @@ class Plan:
     steps: list[PlannedChange]
 
 
-ELASTIC_SIP_TRUNK = "Elastic SIP Trunk"
-
-# The steps an import takes, as a plan names them.
-_CHANGES: dict[type[steps.Step], tuple[Carrier, Action, str]] = {
-    steps.CreateCredentialList: (Carrier.TWILIO, Action.CREATE, "credential list"),
-    steps.CreateTwilioTrunk: (Carrier.TWILIO, Action.CREATE, ELASTIC_SIP_TRUNK),
-    steps.AddOriginationUrl: (Carrier.TWILIO, Action.CREATE, "origination URL"),
-    steps.AttachNumber: (Carrier.TWILIO, Action.ATTACH, "phone number"),
-    steps.AttachCredentialList: (Carrier.TWILIO, Action.ATTACH, "credential list"),
-    steps.CreateInboundTrunk: (Carrier.LIVEKIT, Action.CREATE, "LiveKit inbound trunk"),
-    steps.AddInboundNumber: (Carrier.LIVEKIT, Action.UPDATE, "LiveKit inbound trunk"),
-    steps.CreateOutboundTrunk: (Carrier.LIVEKIT, Action.CREATE, "LiveKit outbound trunk"),
-    steps.AddOutboundNumber: (Carrier.LIVEKIT, Action.UPDATE, "LiveKit outbound trunk"),
-    steps.CreateDispatchRule: (Carrier.LIVEKIT, Action.CREATE, "dispatch rule"),
-    steps.PurchaseNumber: (Carrier.LIVEKIT, Action.PURCHASE, "phone number"),
-}
-
-
 def planned(step: type[steps.Step], detail: str | None = None) -> PlannedChange:
-    """The change `journal.take(step, …)` would make."""
-    provider, action, resource = _CHANGES[step]
+    """The change `journal.take(step, …)` would make, as the step names it (steps.Step.planned_as)."""
+    assert step.planned_as is not None, f"{step.name} is not a step of an import"
+    provider, action, resource = step.planned_as
     return PlannedChange(provider, action, resource, detail)
 
 

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from models import CarrierStep, PhoneNumber, SipTrunk, StepState
 from models.enums import PhoneNumberStatus, SipTrunkProvider
-from providers.errors import NotFound
+from providers.errors import Carrier, NotFound
 from resolvers.events import update_recorded
 from resolvers.provisioning.clients import CarrierClients
 
@@ -40,12 +41,25 @@ STEPS: dict[str, Step] = {}  # by name, for settling a journal row
 LIVEKIT_TRUNK_NAME = "trunkline {trunk_id}"
 DISPATCH_RULE_NAME = "trunkline {phone_number_id}"
 TWILIO_TRUNK_NAME = "Trunkline {trunk_id}"  # the Twilio trunk and its credential list
+ELASTIC_SIP_TRUNK = "Elastic SIP Trunk"
+
+
+class Action(StrEnum):
+    """What a step does, as an import plan (planPhoneNumberImport) tells it."""
+
+    CREATE = "CREATE"
+    UPDATE = "UPDATE"
+    ATTACH = "ATTACH"
+    PURCHASE = "PURCHASE"
+    REUSE = "REUSE"  # something there already serves, unchanged
 
 
 class Step:
     """A carrier write. Subclasses with a `name` are registered, so journal rows find their settling."""
 
     name: ClassVar[str]
+    # How an import plan names the step: the carrier, what it does, and to what (None: no import takes it).
+    planned_as: ClassVar[tuple[Carrier, Action, str] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -124,6 +138,7 @@ class CreateDispatchRule(Create):
     """Route calls to the number to the agent (LiveKit dispatches the worker named by the agent's id)."""
 
     name = "livekit.create_dispatch_rule"
+    planned_as = (Carrier.LIVEKIT, Action.CREATE, "dispatch rule")
     made_key = "rule_id"
 
     def base_name(self, step: CarrierStep) -> str:
@@ -200,6 +215,7 @@ class PurchaseNumber(Step):
     the step is settled, so if LiveKit holds it, this step bought it."""
 
     name = "livekit.purchase_number"
+    planned_as = (Carrier.LIVEKIT, Action.PURCHASE, "phone number")
 
     async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> Any:
         return await clients.livekit.purchase_number(step.params["e164"], step.params.get("rule_id"))
@@ -267,6 +283,7 @@ class CreateInboundTrunk(CreateLiveKitTrunk):
     """LiveKit accepts calls to the number over the trunk."""
 
     name = "livekit.create_inbound_trunk"
+    planned_as = (Carrier.LIVEKIT, Action.CREATE, "LiveKit inbound trunk")
     column = "livekit_inbound_trunk_id"
 
     async def act(self, clients: CarrierClients, step: CarrierStep, *, trunk: SipTrunk) -> str:
@@ -281,6 +298,7 @@ class CreateOutboundTrunk(CreateLiveKitTrunk):
     """LiveKit places calls from the number over the trunk."""
 
     name = "livekit.create_outbound_trunk"
+    planned_as = (Carrier.LIVEKIT, Action.CREATE, "LiveKit outbound trunk")
     column = "livekit_outbound_trunk_id"
 
     async def act(self, clients: CarrierClients, step: CarrierStep, *, trunk: SipTrunk) -> str:
@@ -339,6 +357,7 @@ class UpdateOutboundTrunk(UpdateLiveKitTrunk):
 
 class AddInboundNumber(Kept):
     name = "livekit.add_inbound_number"
+    planned_as = (Carrier.LIVEKIT, Action.UPDATE, "LiveKit inbound trunk")
 
     async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> None:
         await clients.livekit.change_inbound_trunk_numbers(step.params["livekit_trunk_id"], add=[step.params["e164"]])
@@ -346,6 +365,7 @@ class AddInboundNumber(Kept):
 
 class AddOutboundNumber(Kept):
     name = "livekit.add_outbound_number"
+    planned_as = (Carrier.LIVEKIT, Action.UPDATE, "LiveKit outbound trunk")
 
     async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> None:
         await clients.livekit.change_outbound_trunk_numbers(step.params["livekit_trunk_id"], add=[step.params["e164"]])
@@ -358,6 +378,7 @@ class CreateCredentialList(Create):
     """The credential list LiveKit authenticates with when it places calls through the Twilio trunk."""
 
     name = "twilio.create_credential_list"
+    planned_as = (Carrier.TWILIO, Action.CREATE, "credential list")
     made_key = "credential_list_sid"
 
     def base_name(self, step: CarrierStep) -> str:
@@ -386,6 +407,7 @@ class CreateTwilioTrunk(Create):
     """The Elastic SIP trunk; deleting it also removes its origination URL, attachments and numbers."""
 
     name = "twilio.create_trunk"
+    planned_as = (Carrier.TWILIO, Action.CREATE, ELASTIC_SIP_TRUNK)
     made_key = "trunk_sid"
 
     def base_name(self, step: CarrierStep) -> str:
@@ -414,6 +436,7 @@ class AddOriginationUrl(Kept):
     """Twilio sends the trunk's inbound calls to LiveKit's SIP endpoint."""
 
     name = "twilio.add_origination_url"
+    planned_as = (Carrier.TWILIO, Action.CREATE, "origination URL")
 
     async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> str:
         client = await clients.twilio(step.params["twilio_account_id"])
@@ -437,6 +460,7 @@ class PointOriginationUrl(Kept):
 
 class AttachCredentialList(Kept):
     name = "twilio.attach_credential_list"
+    planned_as = (Carrier.TWILIO, Action.ATTACH, "credential list")
 
     async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> None:
         client = await clients.twilio(step.params["twilio_account_id"])
@@ -447,6 +471,7 @@ class AttachNumber(Step):
     """The DID joins the Twilio trunk; settled by detaching it unless its ACTIVE row records it."""
 
     name = "twilio.attach_number"
+    planned_as = (Carrier.TWILIO, Action.ATTACH, "phone number")
 
     async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> None:
         client = await clients.twilio(step.params["twilio_account_id"])

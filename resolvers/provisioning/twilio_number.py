@@ -18,13 +18,7 @@ from resolvers.outcomes import FieldCode, FieldProblem, Invalid
 from resolvers.provisioning import steps
 from resolvers.provisioning.concurrently import concurrently
 from resolvers.provisioning.journal import Journal
-from resolvers.provisioning.planned import (
-    ELASTIC_SIP_TRUNK,
-    Action,
-    Plan,
-    PlannedChange,
-    planned,
-)
+from resolvers.provisioning.planned import Plan, PlannedChange, planned
 from resolvers.provisioning.reservation import activate_number
 from resolvers.provisioning.trunks import (
     OUTBOUND,
@@ -66,7 +60,7 @@ async def plan(
         return refused
     if trunk is not None and twilio_side_complete(trunk):
         name = f"{steps.TWILIO_TRUNK_NAME.format(trunk_id=trunk.id)} ({trunk.twilio_trunk_sid})"
-        twilio = [PlannedChange(Carrier.TWILIO, Action.REUSE, ELASTIC_SIP_TRUNK, name)]
+        twilio = [PlannedChange(Carrier.TWILIO, steps.Action.REUSE, steps.ELASTIC_SIP_TRUNK, name)]
         twilio += [] if did.trunk_sid else [planned(steps.AttachNumber, did.sid)]
     else:
         twilio = [
