@@ -49,6 +49,29 @@ async def authenticate(header: str) -> Workspace:
     return workspace
 
 
+class RateLimited(Exception):
+    def __init__(self, exceeded: Exceeded, message: str) -> None:
+        super().__init__(message)
+        self.exceeded = exceeded
+
+
+async def admit(header: str, address: str, rate_limits: RateLimits) -> Workspace:
+    """The workspace of the key in an Authorization header, with the address's budget of failed
+    authentications and the key's budget of requests spent: AuthenticationFailed or RateLimited if not."""
+    if exceeded := await rate_limits.auth_failures_exceeded(address):
+        raise RateLimited(exceeded, "Too many failed authentications from this address.")
+    try:
+        workspace = await authenticate(header)
+    except AuthenticationFailed:
+        await rate_limits.take_auth_failure(address)
+        raise
+    # A key is told apart by its visible prefix: unique among real keys, and no secret in Redis.
+    key_id = header.partition(" ")[2].strip()[:VISIBLE_PREFIX_LENGTH]
+    if exceeded := await rate_limits.take_request(key_id):
+        raise RateLimited(exceeded, "Too many requests with this API key.")
+    return workspace
+
+
 class Authentication:
     """No Authorization header: anonymous (the GraphQL view decides). A header that fails: 401."""
 
@@ -63,20 +86,13 @@ class Authentication:
             scope["user"] = None
             await self.app(scope, receive, send)
             return
-        address = self.client_address.of(scope)
-        if exceeded := await self.rate_limits.auth_failures_exceeded(address):
-            await rate_limited(exceeded, "Too many failed authentications from this address.")(scope, receive, send)
-            return
         try:
-            workspace = await authenticate(header)
-        except AuthenticationFailed as exc:
-            await self.rate_limits.take_auth_failure(address)
-            await unauthenticated(str(exc))(scope, receive, send)
+            workspace = await admit(header, self.client_address.of(scope), self.rate_limits)
+        except RateLimited as limited:
+            await rate_limited(limited.exceeded, str(limited))(scope, receive, send)
             return
-        # A key is told apart by its visible prefix: unique among real keys, and no secret in Redis.
-        key_id = header.partition(" ")[2].strip()[:VISIBLE_PREFIX_LENGTH]
-        if exceeded := await self.rate_limits.take_request(key_id):
-            await rate_limited(exceeded, "Too many requests with this API key.")(scope, receive, send)
+        except AuthenticationFailed as exc:
+            await unauthenticated(str(exc))(scope, receive, send)
             return
         scope["user"] = WorkspaceUser(workspace)
         request_context.set_workspace(workspace.id)  # on the log lines from here on

@@ -186,6 +186,8 @@ def uvicorn_limits(settings: Settings) -> dict:
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         limit_concurrency=settings.max_connections,
+        ws="websockets-sansio",  # GraphQL subscriptions (app/subscriptions.py)
+        ws_max_size=settings.ws_max_message_bytes,
         proxy_headers=False,  # X-Forwarded-For is trusted only from TRUNKLINE_TRUSTED_PROXIES (app.client_address)
         server_header=False,
         log_config=None,  # uvicorn logs through ours (app.logs): one format, request ids

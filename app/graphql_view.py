@@ -3,16 +3,19 @@ refusing operations that have no workspace, and answering every refusal in the e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from cross_web import HTTPException
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.websockets import WebSocket
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app import request_context
 from app.auth import WorkspaceUser, unauthenticated
@@ -21,6 +24,10 @@ from app.graphiql_page import GRAPHIQL_PAGE, content_security_policy
 from app.graphql_request import RequestRefused, decode_body, decode_query_params
 from app.idempotency import idempotently
 from app.media_types import is_request_error, prefers_graphql_response
+from app.subscriptions import (
+    CONNECTION_INIT_TIMEOUT, SUBSCRIPTIONS_OVER_WEBSOCKET, SUBSCRIPTIONS_PER_CONNECTION, TRY_AGAIN_LATER, Connections,
+    TransportWSHandler, WebSocketConnection, is_subscription,
+)
 from schema.context import Context
 from schema.documents import parse_document
 
@@ -52,19 +59,40 @@ def is_introspection_only(query: str) -> bool:
 
 
 class TrunklineGraphQL(GraphQL):
+    graphql_transport_ws_handler_class = TransportWSHandler
+
     def __init__(
-        self, schema, *, introspection: bool, graphiql: bool, idempotency_abandoned_after: timedelta
+        self, schema, *, introspection: bool, graphiql: bool, idempotency_abandoned_after: timedelta,
+        connections: Connections, open_connection: Callable[[WebSocket], WebSocketConnection],
+        allowed_origins: tuple[str, ...] = (),
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=True)
+        super().__init__(
+            schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
+            max_subscriptions_per_connection=SUBSCRIPTIONS_PER_CONNECTION,
+            allowed_origins=allowed_origins,  # a page elsewhere may open a socket where CORS lets it send requests
+        )
+        self.connections = connections
+        self.open_connection = open_connection
         self.introspection = introspection
         self.idempotency_abandoned_after = idempotency_abandoned_after
         self.graphiql_html = GRAPHIQL_PAGE if graphiql else ""  # ours: its files are served here, not by a CDN
         self.graphiql_csp = content_security_policy(self.graphiql_html)
 
-    async def get_context(self, request: Request, response: Response) -> Context:
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        if isinstance(request, WebSocket):  # the workspace comes with connection_init (on_ws_connect)
+            return Context(
+                request=request, response=response, workspace=None, services=request.app.state.services,
+                connection=self.open_connection(request),
+            )
         user = request.scope.get("user")
         workspace = user.workspace if isinstance(user, WorkspaceUser) else None
         return Context(request=request, response=response, workspace=workspace, services=request.app.state.services)
+
+    async def on_ws_connect(self, context: Context):
+        context.workspace = await context.connection.admit()
+        return await super().on_ws_connect(context)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self.graphiql_html, headers={"Content-Security-Policy": self.graphiql_csp})
@@ -90,6 +118,8 @@ class TrunklineGraphQL(GraphQL):
         request_context.note_graphql(self.schema, request_data.query, request_data.operation_name)
         if context.workspace is None and not (self.introspection and is_introspection_only(request_data.query or "")):
             raise MissingApiKey
+        if is_subscription(request_data.query, request_data.operation_name):
+            raise RequestRefused(SUBSCRIPTIONS_OVER_WEBSOCKET)
         try:
             return await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
@@ -115,6 +145,9 @@ class TrunklineGraphQL(GraphQL):
         return response
 
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "websocket":
+            await self.serve_websocket(WebSocket(scope, receive, send))
+            return
         request = Request(scope, receive)
         user = scope.get("user")
         workspace_id = user.workspace.id if isinstance(user, WorkspaceUser) else None
@@ -139,6 +172,16 @@ class TrunklineGraphQL(GraphQL):
             headers = {"Allow": "GET, POST"} if exc.status_code == 405 else None
             response = error_response(exc.status_code, code_for_status(exc.status_code), message, headers)
         await response(scope, receive, send)
+
+    async def serve_websocket(self, websocket: WebSocket) -> None:
+        if not self.connections.enter():
+            await websocket.accept(subprotocol=await self.pick_websocket_subprotocol(websocket))
+            await websocket.close(TRY_AGAIN_LATER, "Too many connections to this server; retry shortly.")
+            return
+        try:
+            await self.run(websocket)
+        finally:
+            self.connections.leave()
 
 
 def refusal(refused: RequestRefused, *, graphql_response: bool) -> JSONResponse:

@@ -2,11 +2,12 @@
 
 from contextlib import asynccontextmanager, nullcontext
 from datetime import timedelta
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
 from app.access import RequestObserver
@@ -17,6 +18,7 @@ from app.client_address import ClientAddress
 from app.cors import cors_middleware
 from app.db import create_private_sqlite_file, tortoise_config
 from app.errors import http_exception, unexpected_exception
+from app.event_sources import feeding
 from app.graphiql_page import graphiql_routes
 from app.graphql_view import TrunklineGraphQL
 from app.health import healthz, readyz
@@ -29,6 +31,8 @@ from app.request_limits import RequestLimits
 from app.secret_key import derived_keys
 from app.security_headers import SecurityHeaders
 from app.settings import Settings
+from app.subscriptions import Connections, WebSocketConnection
+from resolvers.event_feed import EventFeed
 from app.webhooks import target_rules, webhook_deliveries
 from resolvers.check_active_numbers import check_active_numbers
 from resolvers.recover_interrupted import recover_interrupted
@@ -41,6 +45,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     rate_limits = RateLimits(settings)
     introspection = settings.introspection and not settings.is_production
+    client_address = ClientAddress(settings.trusted_proxies)
+    events = EventFeed()  # this process's subscriptions, told of new events by `feeding` below
+    connections = Connections(settings.ws_max_connections, settings.ws_max_connections_per_workspace)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -61,7 +68,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             try:
                 async with every(settings.recovery_interval, recover_interrupted_operations, purge_expired_keys), \
                         _health_checks(settings, check_active_numbers_health), \
-                        webhook_deliveries(settings, running.services):
+                        webhook_deliveries(settings, running.services), \
+                        feeding(events, settings.database_url):
                     yield
             finally:
                 await rate_limits.close()
@@ -72,14 +80,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         graphiql=not settings.is_production,
         # A key still in progress after recovery's grace period was left by a crashed process.
         idempotency_abandoned_after=timedelta(seconds=settings.recovery_grace),
+        connections=connections,
+        open_connection=partial(
+            WebSocketConnection, events=events, connections=connections, rate_limits=rate_limits,
+            client_address=client_address,
+        ),
+        allowed_origins=settings.cors_origins,
     )
-    authentication = Middleware(
-        Authentication, rate_limits=rate_limits, client_address=ClientAddress(settings.trusted_proxies)
-    )
+    authentication = Middleware(Authentication, rate_limits=rate_limits, client_address=client_address)
     routes = [
         Route(
             "/graphql", graphql, methods=["GET", "POST"], middleware=[Middleware(GraphQLMediaType), authentication]
         ),
+        WebSocketRoute("/graphql", graphql),  # subscriptions (app/subscriptions.py); the key comes in connection_init
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *([Route("/metrics", metrics, methods=["GET"])] if settings.metrics else []),

@@ -55,6 +55,9 @@ class Settings:
     max_body_bytes: int = MIB
     request_read_timeout: float = 10.0
     max_connections: int = 1000
+    ws_max_connections: int = 500  # WebSocket connections per process (app/subscriptions.py)
+    ws_max_connections_per_workspace: int = 20  # per workspace, per process
+    ws_max_message_bytes: int = 64 * 1024
     rate_limit: str = "600/minute"
     auth_failure_limit: str = "30/minute"
     redis_url: Secret | None = None
@@ -108,6 +111,9 @@ class Settings:
             max_body_bytes=read("TRUNKLINE_MAX_BODY_BYTES", COUNT, MIB),
             request_read_timeout=read("TRUNKLINE_REQUEST_READ_TIMEOUT", SECONDS, 10.0),
             max_connections=read("TRUNKLINE_MAX_CONNECTIONS", COUNT, 1000),
+            ws_max_connections=read("TRUNKLINE_WS_MAX_CONNECTIONS", COUNT, 500),
+            ws_max_connections_per_workspace=read("TRUNKLINE_WS_MAX_CONNECTIONS_PER_WORKSPACE", COUNT, 20),
+            ws_max_message_bytes=read("TRUNKLINE_WS_MAX_MESSAGE_BYTES", COUNT, 64 * 1024),
             rate_limit=read("TRUNKLINE_RATE_LIMIT", RATE, "600/minute"),
             auth_failure_limit=read("TRUNKLINE_AUTH_FAILURE_LIMIT", RATE, "30/minute"),
             redis_url=_secret(read("TRUNKLINE_REDIS_URL", REDIS_URL, None)),

@@ -18,6 +18,7 @@ from schema.documents import MAX_TOKENS as MAX_TOKENS  # the query limits are re
 from schema.error_codes import is_unexpected
 from schema.execution import execute_operation
 from schema.errors import NotFoundError, PaymentRequiredError, ProviderError
+from schema.events import Subscription
 from schema.mutations.check_phone_number import check_phone_number
 from schema.mutations.create_agent import create_agent
 from schema.mutations.delete_agent import delete_agent
@@ -140,6 +141,7 @@ def build_schema(*, introspection: bool = True, suggestions: bool = True) -> str
     return TrunklineSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[PhoneNumber, Agent, SipTrunk, WebhookEndpoint, PaymentRequiredError, ProviderError, NotFoundError],
         config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=not suggestions),
         hide_suggestions=not suggestions,

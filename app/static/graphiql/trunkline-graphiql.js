@@ -9,6 +9,10 @@
 #
 # then run with Ctrl-Enter or the play button.
 # The Docs and Explorer panes need no key.
+#
+# To watch the workspace's numbers change, run
+#   subscription { phoneNumberEvents { type phoneNumberId } }
+# with the same key in the Headers tab.
 
 {
   workspace {
@@ -31,8 +35,14 @@
     history.replaceState(null, "", search ? "?" + search : window.location.pathname);
   }
 
+  // Subscriptions go over a WebSocket to the same path (graphql-transport-ws, with the graphql-ws client
+  // GraphiQL bundles); the Headers tab's JSON becomes connection_init's payload, so the key goes with it.
+  const endpoint = new URL(window.location.pathname, window.location.origin);
+  const subscriptionEndpoint = new URL(endpoint);
+  subscriptionEndpoint.protocol = endpoint.protocol === "https:" ? "wss:" : "ws:";
   const fetcher = GraphiQL.createFetcher({
-    url: window.location.origin + window.location.pathname,
+    url: endpoint.href,
+    subscriptionUrl: subscriptionEndpoint.href,
   });
   const explorer = GraphiQLPluginExplorer.explorerPlugin();
 
