@@ -193,14 +193,16 @@ async def test_deliveries_resume_after_the_server_is_killed_mid_attempt(tmp_path
                 await receiver.wait_for(1)
             served.process.kill()  # while the receiver holds the first attempt: no answer, nothing recorded
 
-        with serving(tmp_path, **environment):
+        with serving(tmp_path, **environment) as restarted:
             received = await receiver.wait_for(2, seconds=30)  # once the dead worker's claim (6 s) runs out
             await asyncio.sleep(1.0)
+            logs = served.process.log() + restarted.process.log()
 
     assert len(receiver.received) == 2
     assert received[0].headers["Trunkline-Event-Id"] == received[1].headers["Trunkline-Event-Id"]
     assert received[0].event["type"] == "phone_number.imported"
     assert verify(secret, received[1].body, received[1].headers["Trunkline-Signature"])
+    assert "attempt 1: delivered" in logs and secret not in logs
 
 
 async def test_two_delivery_loops_never_send_the_same_attempt(settings):
@@ -328,17 +330,22 @@ async def test_a_name_that_resolves_inside_is_refused_at_delivery(settings):
     assert sample(metrics, "trunkline_webhook_deliveries_total", outcome="refused") >= 1
 
 
-async def test_an_address_that_becomes_unsafe_is_refused_at_delivery(settings):
-    """The url is checked again at each attempt: here the rules tightened after the endpoint was made."""
+async def test_a_url_is_checked_again_at_each_delivery(settings):
+    """An endpoint made where private targets were allowed gets nothing from a server that refuses them."""
     async with Receiver() as receiver:
-        async with running(dataclasses.replace(settings, webhook_allow_private=True)) as tenant:
+        allowed = dataclasses.replace(settings, webhook_allow_private=True, webhook_interval=3600)
+        async with running(allowed) as tenant:  # its one pass ran at start, before there was anything to send
             endpoint_id, _ = await endpoint(tenant, receiver.url())
-        sender_rules = TargetRules(production=True)
-        async with WebhookSender(sender_rules) as sender:
-            refused = await sender.post(receiver.url(), b"{}", {})
-    assert refused.refused and refused.error == "refused: the url must not point at this machine"
+            await import_twilio(tenant)
+        async with running(dataclasses.replace(settings, env="production")):
+
+            async def attempted():
+                return await WebhookDelivery.filter(endpoint_id=endpoint_id, attempts__gte=1).first()
+
+            row = await wait_until(attempted, seconds=10, what="a delivery attempt")
+
     assert receiver.received == []
-    assert endpoint_id
+    assert row.last_error == "refused: the url must not point at this machine" and row.delivered_at is None
 
 
 # ---------------------------------------------------------------- endpoints and their secret
