@@ -1,7 +1,9 @@
-"""Start-up failures an operator can fix, told in one line instead of a traceback (CLI and uvicorn workers)."""
+"""Start-up failures an operator can fix, told in one line instead of a traceback (CLI and uvicorn workers);
+and a worker's heap, once started, set aside from the garbage collector."""
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -19,6 +21,14 @@ def one_line(exc: BaseException | None) -> str | None:
         # Driver messages name the host, port, database or user, never the password.
         return f"cannot reach the database of TRUNKLINE_DATABASE_URL ({exc}); check that it runs and the url is right"
     return None
+
+
+def freeze_startup_heap() -> None:
+    """What start-up made (modules, the schema, clients: about 100,000 objects) lives as long as the process;
+    frozen, the collector stops walking it again on every full collection, which cost requests up to a
+    tenth of their time. Garbage made later is collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def report(exc: BaseException) -> bool:
@@ -46,6 +56,8 @@ class OneLineStartupErrors:
             # Starlette sends this from inside its `except` block, so the failure is the exception being handled.
             if message["type"] == "lifespan.startup.failed" and report(sys.exc_info()[1]):
                 message = {**message, "message": ""}
+            elif message["type"] == "lifespan.startup.complete":
+                freeze_startup_heap()
             await send(message)
 
         await self.app(scope, receive, send_one_line)
