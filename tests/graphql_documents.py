@@ -24,6 +24,9 @@ MEMBERS = {
     "NotFoundError": "message code id",
     "ProviderError": "message code provider retryable",
     "ImportPlan": "source capabilities steps { provider action resource detail }",
+    "PhoneNumberCheck": (
+        "healthy checkedAt phoneNumber { id status agentId } problems { provider resource code message repaired }"
+    ),
     "CreateWebhookEndpointSuccess": "endpoint { id url events createdAt } signingSecret",
     "DeleteWebhookEndpointSuccess": "deletedWebhookEndpointId",
 }
@@ -65,6 +68,9 @@ UPDATE_SIP_TRUNK = mutation(
     "updateSipTrunk", "input: UpdateSipTrunkInput!",
     "UpdateSipTrunkSuccess", "ValidationError", "NotFoundError", "ProviderError",
 )  # fmt: skip
+CHECK_PHONE_NUMBER = mutation(
+    "checkPhoneNumber", "id: ID!, repair: Boolean", "PhoneNumberCheck", "NotFoundError", "ProviderError"
+)
 CREATE_AGENT = mutation("createAgent", "input: CreateAgentInput!", "CreateAgentSuccess", "ValidationError")
 PLAN_PHONE_NUMBER_IMPORT = mutation(
     "planPhoneNumberImport", "input: ImportPhoneNumberInput!",

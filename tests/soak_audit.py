@@ -288,6 +288,10 @@ def _missing(rows: DatabaseRows, state: _Carriers) -> Iterable[Problem]:
         if sid and sid not in state.incoming and sid not in state.caller_ids:
             yield missing(f"{name}: Twilio number or caller ID {sid} does not exist")
 
+    for trunk in rows.sip_trunk:
+        if trunk["provider"] == "BYOC":
+            yield from _byoc_settings_differ(trunk, state)
+
     # What each ACTIVE number needs.
     for row in rows.phone_number:
         if row["status"] != "ACTIVE":
@@ -316,6 +320,30 @@ def _missing(rows: DatabaseRows, state: _Carriers) -> Iterable[Problem]:
             )
         if row["agent_id"]:
             yield from _dispatch_missing(name, row, trunk, state)
+
+
+def _byoc_settings_differ(trunk: Row, state: _Carriers) -> Iterable[Problem]:
+    """A BYOC trunk's LiveKit trunks carry the settings its row records (updateSipTrunk changes both, and a
+    failure in the middle must leave the old ones at both ends)."""
+    name = f"sip_trunk {trunk['id']} (BYOC {trunk['direction']})"
+    username = trunk["auth_username"] if trunk["auth_password_encrypted"] else ""
+    wanted = {
+        "inbound": (state.inbound.get(trunk["livekit_inbound_trunk_id"] or ""), {
+            "allowed_addresses": sorted(trunk["allowed_addresses"] or []), "auth_username": username,
+        }),
+        "outbound": (state.outbound.get(trunk["livekit_outbound_trunk_id"] or ""), {
+            "address": trunk["sip_address"], "transport": f"SIP_TRANSPORT_{trunk['transport']}", "auth_username": username,
+        }),
+    }
+    for side, (livekit_trunk, settings) in wanted.items():
+        if livekit_trunk is None:
+            continue  # none, or reported as a dangling reference
+        held = {key: sorted(livekit_trunk.get(key) or []) if key == "allowed_addresses" else livekit_trunk.get(key) or ""
+                for key in settings}
+        expected = {key: value or ([] if key == "allowed_addresses" else "") for key, value in settings.items()}
+        if held != expected:
+            yield Problem(MISSING, f"{name}: LiveKit {side} trunk {livekit_trunk.get('sip_trunk_id')} holds other settings",
+                          f"LiveKit {held}, row {expected}")
 
 
 def _livekit_number_state(state: _Carriers, number_id: str | None) -> str:

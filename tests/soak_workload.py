@@ -25,13 +25,16 @@ import httpx
 from graphql import GraphQLObjectType, GraphQLUnionType, build_schema, get_named_type
 
 from tests.graphql_documents import (
+    CHECK_PHONE_NUMBER,
     CREATE_AGENT,
     CREATE_SIP_TRUNK,
     DELETE_PHONE_NUMBER,
     DELETE_SIP_TRUNK,
     IMPORT_PHONE_NUMBER,
+    PLAN_PHONE_NUMBER_IMPORT,
     PURCHASE_PHONE_NUMBER,
     UPDATE_PHONE_NUMBER,
+    UPDATE_SIP_TRUNK,
 )
 from tests.soak_audit import CAP_BREACHES, UNEXPECTED, Problem
 
@@ -64,7 +67,7 @@ query Workspace {
 }"""
 
 SUCCESS = ("CreateAgentSuccess", "CreateSipTrunkSuccess", "DeleteSipTrunkSuccess", "ImportPhoneNumberSuccess",
-           "PurchasePhoneNumberSuccess", "UpdatePhoneNumberSuccess", "DeletePhoneNumberSuccess")
+           "PurchasePhoneNumberSuccess", "UpdatePhoneNumberSuccess", "DeletePhoneNumberSuccess", "UpdateSipTrunkSuccess")
 SIP_ADDRESSES = ("sip.carrier-a.example.com", "sip.carrier-b.example.net:5061", "203.0.113.10", "198.51.100.7:5080")
 ALLOWED_ADDRESSES = (["203.0.113.0/24"], ["198.51.100.7", "192.0.2.0/28"], [])
 
@@ -267,6 +270,11 @@ def _outcome(payload: dict[str, Any]) -> str:
         return f"ValidationError {'+'.join(codes) or payload.get('code')}"
     if typename == "ProviderError":
         return f"ProviderError {payload.get('provider')} {payload.get('code')}"
+    if typename == "PhoneNumberCheck":
+        found = sorted({problem["code"] for problem in payload.get("problems") or []})
+        return "healthy" if payload["healthy"] else f"unhealthy {'+'.join(found)}"
+    if typename == "ImportPlan":
+        return f"ImportPlan {payload['source']}"
     return f"{typename} {payload.get('code', '')}".strip()
 
 
@@ -303,6 +311,7 @@ class Workload:
             "createAgent": (3 if len(tenant.agents) < 4 else 0.3, _create_agent),
             "createSipTrunk": (3 if len(tenant.trunks) < 3 else 0.5, _create_sip_trunk),
             "deleteSipTrunk": (1.5 if has_trunks else 0, _delete_sip_trunk),
+            "updateSipTrunk": (2 if has_trunks else 0, _update_sip_trunk),
             "import LIVEKIT": (6, _import_livekit),
             "import TWILIO DID": (6, _import_twilio_did),
             "import TWILIO caller ID": (3, _import_twilio_caller_id),
@@ -310,6 +319,8 @@ class Workload:
             "purchase": (5, _purchase),
             "update": (10 if has_numbers else 0, _update),
             "delete": ((20 if full else 6) if has_numbers else 0, _delete),
+            "checkPhoneNumber": (3 if has_numbers else 0, _check),
+            "planPhoneNumberImport": (2, _plan),
             "read pages": (4, _read_pages),
             "read workspace": (3, _read_workspace),
         }
@@ -371,6 +382,40 @@ async def _delete_sip_trunk(call: _Call) -> None:
     payload = await call.mutate("deleteSipTrunk", DELETE_SIP_TRUNK, "deleteSipTrunk", {"id": trunk_id})
     if payload and payload["__typename"] in ("DeleteSipTrunkSuccess", "NotFoundError"):
         call.tenant.trunks.pop(trunk_id, None)
+
+
+async def _update_sip_trunk(call: _Call) -> None:
+    """Rotate the password, move the address or change who may call: journalled at LiveKit, so a fault in
+    the middle leaves the old settings at both ends (the audit compares them with the rows)."""
+    rng = call.rng
+    trunk_id = rng.choice(sorted(call.tenant.trunks))
+    direction = call.tenant.trunks[trunk_id]
+    changes: dict[str, Any] = {"name": f"Carrier {call.key}"}
+    if rng.random() < 0.5:
+        changes["authUsername"], changes["authPassword"] = "soak", f"soak-password-{rng.randrange(10**6)}"
+    if direction != "INBOUND" and rng.random() < 0.5:
+        changes["sipAddress"], changes["transport"] = rng.choice(SIP_ADDRESSES), rng.choice(("AUTO", "UDP", "TCP", "TLS"))
+    if direction != "OUTBOUND" and rng.random() < 0.5:
+        changes["allowedAddresses"] = rng.choice(ALLOWED_ADDRESSES)
+    payload = await call.mutate(
+        f"updateSipTrunk {direction}", UPDATE_SIP_TRUNK, "updateSipTrunk", {"input": {"id": trunk_id, **changes}}
+    )
+    if payload and payload["__typename"] == "NotFoundError":
+        call.tenant.trunks.pop(trunk_id, None)
+
+
+async def _check(call: _Call) -> None:
+    """A read-only health check: what it finds is reported, never repaired, so the audit still sees any drift."""
+    number = call.tenant.pick_number(call.rng)
+    payload = await call.mutate("checkPhoneNumber", CHECK_PHONE_NUMBER, "checkPhoneNumber", {"id": number.id, "repair": False})
+    if payload and payload["__typename"] == "NotFoundError":
+        call.tenant.numbers.pop(number.id, None)
+
+
+async def _plan(call: _Call) -> None:
+    customer = call.rng.choice(call.workload.customers)
+    number_input = {"e164": call.rng.choice(customer.dids), "source": "TWILIO", "twilio": customer.credentials}
+    await call.read("planPhoneNumberImport TWILIO", PLAN_PHONE_NUMBER_IMPORT, {"input": number_input})
 
 
 async def _import(call: _Call, operation: str, number_input: dict[str, Any]) -> None:

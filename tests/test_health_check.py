@@ -24,6 +24,7 @@ from models import CarrierStep, PhoneNumber, SipTrunk
 from tests.conftest import SECRET_KEY
 from tests.factories import add_agent
 from tests.graphql_documents import (
+    CHECK_PHONE_NUMBER,
     CREATE_SIP_TRUNK,
     DEMO_ACCOUNT_SID,
     DEMO_AUTH_TOKEN,
@@ -35,20 +36,6 @@ from tests.graphql_documents import (
     sandbox_state,
 )
 from tests.test_cli import TRUNKLINE
-
-CHECK_PHONE_NUMBER = """
-mutation Check($id: ID!, $repair: Boolean) {
-  checkPhoneNumber(id: $id, repair: $repair) {
-    __typename
-    ... on PhoneNumberCheck {
-      healthy checkedAt
-      phoneNumber { id status agentId }
-      problems { provider resource code message repaired }
-    }
-    ... on NotFoundError { code id }
-    ... on ProviderError { code provider retryable message }
-  }
-}"""
 
 LIVEKIT_KEY, LIVEKIT_SECRET = "devkey", "secret"  # the demo seed's LiveKit project
 ROTATED_TOKEN = "f00dfacef00dfacef00dfacef00dface"
