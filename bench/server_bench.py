@@ -240,6 +240,11 @@ class SqlCounter:
         await request
         return await self.read() - before
 
+    async def fewest(self, request, times: int = 5) -> int:
+        """The fewest statements counted around `times` runs of `request()`: the count is the process's, and
+        its background loops (the event outbox's poll, deliveries, recovery) add to some windows."""
+        return min([await self.around(request()) for _ in range(times)])
+
 
 # --- the run --------------------------------------------------------------------------------------
 
@@ -327,7 +332,7 @@ async def run(options: argparse.Namespace, work: pathlib.Path, database_url: str
                     rate, counts = await load(target + "/graphql", body, reader["api_key"], seconds, options.connections)
                     out.append(rate)
                     failures.update({k: failures.get(k, 0) + v for k, v in counts.items() if k != "ok"})
-            p1_statements = await sql.around(api.post(reader["api_key"], P1_QUERY))
+            p1_statements = await sql.fewest(lambda: api.post(reader["api_key"], P1_QUERY))
             ratio = statistics.mean(ours) / statistics.mean(theirs)
             rows.append(Row(
                 "P1 { workspace { id } } req/s vs raw Starlette", ratio, "x", ">= 0.45", ratio >= 0.45,
@@ -421,8 +426,8 @@ async def run(options: argparse.Namespace, work: pathlib.Path, database_url: str
             for _ in range(5 if quick else 40):
                 small.append((await page(10))[1])
                 large.append((await page(100))[1])
-            statements_10 = await sql.around(page(10))
-            statements_100 = await sql.around(page(100))
+            statements_10 = await sql.fewest(lambda: page(10))
+            statements_100 = await sql.fewest(lambda: page(100))
             ratio = statistics.median(large) / statistics.median(small)
             rows.append(Row(
                 "P4 phoneNumbers(first: 100) / (first: 10) time", ratio, "x", "<= 3", ratio <= 3,
