@@ -157,6 +157,11 @@ class Sandbox:
         response = await self.http.delete("/__sandbox/faults")
         assert response.status_code == 204, response.text
 
+    async def reset(self) -> None:
+        """Back to the seed: no fault rules, an empty request log."""
+        response = await self.http.post("/__sandbox/reset")
+        assert response.status_code == 204, response.text
+
     async def requests_to(self, method: str, path_glob: str) -> list[dict[str, Any]]:
         return [
             entry

@@ -2,12 +2,14 @@
 
 Control endpoints live under `/__sandbox/`: `faults` and `faults/seed` (see
 `providers.sandbox.faults`) and `state`, which returns both emulators' state and the log of
-carrier requests (method, path, status; no query strings, headers or bodies, so no secrets), and
-`twilio/accounts/{sid}/auth_token`, which changes an account's token as its owner would at Twilio.
+carrier requests (method, path, status; no query strings, headers or bodies, so no secrets),
+`twilio/accounts/{sid}/auth_token`, which changes an account's token as its owner would at Twilio, and
+`reset`, which puts the sandbox back as it started: its seed, no fault rules, an empty log.
 """
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from typing import Any
 
@@ -29,6 +31,7 @@ TWILIO_STATE = web.AppKey("twilio_state", TwilioState)
 LIVEKIT_STATE = web.AppKey("livekit_state", LiveKitState)
 FAULTS = web.AppKey("faults", Faults)
 REQUEST_LOG = web.AppKey("request_log", deque)
+SEED = web.AppKey("seed", dict)
 
 
 def _request_log_middleware(log: deque[dict[str, Any]]) -> Middleware:
@@ -84,6 +87,25 @@ async def _set_auth_token(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+def reset_sandbox(app: web.Application) -> None:
+    """Back to the seed, with no fault rules (the dice reseeded as at the start) and an empty request log.
+
+    The states are refilled in place: the route handlers hold them."""
+    seed = copy.deepcopy(app[SEED])
+    vars(app[TWILIO_STATE]).update(vars(TwilioState.from_seed(seed.get("twilio", {}))))
+    livekit = app[LIVEKIT_STATE]
+    held_elsewhere = livekit.held_elsewhere
+    vars(livekit).update(vars(LiveKitState.from_seed(seed.get("livekit", {}))))
+    livekit.held_elsewhere = held_elsewhere
+    app[FAULTS].reset()
+    app[REQUEST_LOG].clear()
+
+
+async def _reset(request: web.Request) -> web.Response:
+    reset_sandbox(request.app)
+    return web.Response(status=204)
+
+
 def create_sandbox_app(seed: dict[str, Any], *, fault_seed: int | None = None) -> web.Application:
     """Build the sandbox from a seed `{"twilio": {...}, "livekit": {...}}`; `fault_seed` seeds the
     dice of fault rules with a `probability`, so a chaos run can be replayed."""
@@ -91,6 +113,7 @@ def create_sandbox_app(seed: dict[str, Any], *, fault_seed: int | None = None) -
     log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
     # The log sits outside the faults so that injected answers and drops are logged too.
     app = web.Application(middlewares=[_request_log_middleware(log), fault_middleware(faults)])
+    app[SEED] = copy.deepcopy(seed)  # for reset_sandbox
     app[TWILIO_STATE] = TwilioState.from_seed(seed.get("twilio", {}))
     app[LIVEKIT_STATE] = LiveKitState.from_seed(seed.get("livekit", {}))
     # Like the real inventories, LiveKit never offers a number that a Twilio account already holds.
@@ -102,4 +125,5 @@ def create_sandbox_app(seed: dict[str, Any], *, fault_seed: int | None = None) -
     setup_fault_routes(app, faults)
     app.router.add_get(CONTROL_PREFIX + "state", _state)
     app.router.add_post(CONTROL_PREFIX + "twilio/accounts/{sid}/auth_token", _set_auth_token)
+    app.router.add_post(CONTROL_PREFIX + "reset", _reset)
     return app

@@ -79,6 +79,7 @@ class Faults:
     def __init__(self, seed: int | None = None) -> None:
         self.rules: list[FaultRule] = []
         self.random = random.Random(seed)
+        self._initial_seed = seed
 
     def add(
         self,
@@ -104,6 +105,11 @@ class Faults:
 
     def seed(self, seed: int | None) -> None:
         self.random.seed(seed)
+
+    def reset(self) -> None:
+        """No rules, and the dice as they were at the start."""
+        self.rules.clear()
+        self.random.seed(self._initial_seed)
 
     def take(self, method: str, path: str) -> FaultRule | None:
         """The first matching rule that this request takes, counting it as used once."""

@@ -18,6 +18,7 @@ from providers.sandbox.app import (
     REQUEST_LOG,
     TWILIO_STATE,
     create_sandbox_app,
+    reset_sandbox,
 )
 from providers.sandbox.faults import Faults
 from providers.sandbox.livekit import LiveKitState
@@ -68,6 +69,10 @@ class RunningSandbox:
     def requests(self) -> list[dict[str, Any]]:
         """The carrier requests served so far: method, path, status."""
         return list(self.app[REQUEST_LOG])
+
+    def reset(self) -> None:
+        """Back to the seed, with no fault rules and an empty request log (`POST /__sandbox/reset`)."""
+        reset_sandbox(self.app)
 
     async def close(self) -> None:
         await self.runner.cleanup()

@@ -14,7 +14,9 @@ import pytest
 from providers.sandbox.faults import FaultRule, Faults
 from providers.sandbox.server import DEMO_STATE, load_seed, start_sandbox
 from providers.sandbox.twilio import TwilioState
+from tests.sandbox_snapshot import comparable_carriers
 from tests.providers.conftest import (
+    CUSTOMER_DIDS,
     CUSTOMER_SID,
     CUSTOMER_TOKEN,
     LIVEKIT_API_SECRET,
@@ -370,6 +372,56 @@ async def test_state_holds_no_secrets(sandbox, http, customer):
 
     for secret in (CUSTOMER_TOKEN, PLATFORM_TOKEN, LIVEKIT_API_SECRET, "Sip-Passw0rd-Secret", "Basic "):
         assert secret not in text
+
+
+def as_seeded(state: dict) -> dict:
+    """The carriers in a state, as compared across a reset (which gives seeded numbers new SIDs)."""
+    carriers = comparable_carriers(state["twilio"], state["livekit"])
+    for account in carriers["twilio"]["accounts"]:
+        for number in account["incoming_phone_numbers"] + account["outgoing_caller_ids"]:
+            del number["sid"]
+    return carriers
+
+
+async def test_reset_puts_back_the_seed_and_clears_faults_and_log(sandbox, http, customer):
+    # given: a credential list and a trunk made, a rotated token, fault rules, a log and dice drawn from
+    async with http.get(sandbox.url + "/__sandbox/state") as response:
+        seeded = await response.json()
+    await customer.create_credential_list("Outbound", "acme", "Sip-Passw0rd-Secret")
+    await customer.create_trunk("Acme", "acme-reset.pstn.twilio.com")
+    async with http.post(
+        sandbox.url + f"/__sandbox/twilio/accounts/{CUSTOMER_SID}/auth_token", json={"auth_token": "f" * 32}
+    ) as response:
+        assert response.status == 204
+    await add_fault_over_http(http, sandbox, {"method": "GET", "path": "*", "status": 503, "probability": 0.5})
+
+    # when
+    async with http.post(sandbox.url + "/__sandbox/reset") as response:
+        assert response.status == 204
+
+    # then: the state is the seed's again, the seeded token opens the account, no rule, no log
+    async with http.get(sandbox.url + "/__sandbox/state") as response:
+        state = await response.json()
+    assert as_seeded(state) == as_seeded(seeded)
+    assert (state["faults"], state["requests"]) == ([], [])
+    assert await statuses(http, sandbox.url) == [200]
+
+
+def test_reset_faults_draw_again_from_the_seed_they_started_with():
+    faults = Faults(seed=3)
+    drawn = [faults.random.random() for _ in range(3)]
+    faults.add("GET", "*", status=503, probability=0.5)
+
+    faults.reset()
+
+    assert faults.rules == []
+    assert [faults.random.random() for _ in range(3)] == drawn
+
+
+async def test_reset_in_process_keeps_livekit_from_offering_the_twilio_numbers(sandbox):
+    sandbox.reset()
+
+    assert set(CUSTOMER_DIDS) <= sandbox.livekit.held_numbers()
 
 
 # Seeding
