@@ -23,11 +23,10 @@ from app.settings import Settings
 from models import Workspace
 from resolvers.api_keys import issue_api_key
 from resolvers.workspaces import create_workspace
-from tests.postgres import create_database, drop_database
+from tests.postgres import create_database, drop_database, empty_tables
 
 POSTGRES_URL = os.environ.get("TRUNKLINE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
-TABLES = ("idempotency_key", "carrier_step", "phone_number", "sip_trunk", "twilio_account", "agent", "api_key", "workspace")
 
 
 async def create_postgres_database() -> str:
@@ -82,7 +81,7 @@ async def database_url(request, tmp_path) -> str:
     url = request.getfixturevalue("postgres_url")
     connection = await asyncpg.connect(url)
     try:
-        await connection.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+        await empty_tables(connection)
     finally:
         await connection.close()
     return url

@@ -19,6 +19,36 @@ async def create_database(server_url: str, prefix: str = "trunkline_test") -> st
     return urlunsplit(urlsplit(server_url)._replace(path="/" + name))
 
 
+# Every table that references another, with the tables it references (foreign keys of the public schema).
+_REFERENCES = """
+SELECT c.relname AS table, coalesce(array_agg(r.relname) FILTER (WHERE r.relname IS NOT NULL), '{}') AS referenced
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+LEFT JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'f'
+LEFT JOIN pg_class r ON r.oid = k.confrelid AND r.oid <> c.oid
+WHERE c.relkind = 'r' AND c.relname <> 'tortoise_migrations'
+GROUP BY c.relname
+"""
+
+
+async def empty_tables(connection: asyncpg.Connection) -> None:
+    """Delete every row but the migrations' record, referencing tables first. On the few rows a test
+    leaves, DELETE takes milliseconds where TRUNCATE rewrites every table's files (a tenth of a second)."""
+    references = {row["table"]: set(row["referenced"]) for row in await connection.fetch(_REFERENCES)}
+    order = []
+    while references:
+        # A table goes once no table left references it.
+        free = sorted(t for t in references if not any(t in others for u, others in references.items() if u != t))
+        if not free:
+            raise RuntimeError(f"foreign keys form a cycle among {sorted(references)}")
+        order += free
+        for table in free:
+            del references[table]
+    async with connection.transaction():
+        for table in order:
+            await connection.execute(f'DELETE FROM "{table}"')
+
+
 async def drop_database(server_url: str, database_url: str) -> None:
     """Drop the database at `database_url`, even with connections still open to it."""
     admin = await asyncpg.connect(server_url)

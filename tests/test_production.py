@@ -1,7 +1,10 @@
-"""The server as it runs in production: `trunkline serve --workers 3` on PostgreSQL, live carrier clients
+"""The server as it runs in production: `trunkline serve --workers N` on PostgreSQL, live carrier clients
 pointed at a standalone sandbox, driven over real HTTP. The cap and number uniqueness hold across worker
 processes, a server killed mid-import or mid-delete is finished by recovery after a restart, and
-migrations build the schema once."""
+migrations build the schema once.
+
+The tests of this module share one migrated database and one sandbox process, each emptied and reset
+before a test starts its own server."""
 
 from __future__ import annotations
 
@@ -16,8 +19,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import pytest_asyncio
 
 from tests.conftest import POSTGRES_URL, create_postgres_database, drop_postgres_database
+from tests.postgres import empty_tables
 from models import migrations
 from tests.graphql_documents import (
     CREATE_SIP_TRUNK,
@@ -40,9 +45,14 @@ from tests.server_processes import (
     wait_until,
 )
 
-pytestmark = pytest.mark.skipif(POSTGRES_URL is None, reason="needs PostgreSQL: set TRUNKLINE_TEST_POSTGRES_URL")
+pytestmark = [
+    pytest.mark.skipif(POSTGRES_URL is None, reason="needs PostgreSQL: set TRUNKLINE_TEST_POSTGRES_URL"),
+    # One event loop for the module, so that its tests can share the database and the sandbox below.
+    pytest.mark.asyncio(loop_scope="module"),
+]
 
-WORKERS = 3
+WORKERS = 3  # where the workers' concurrency is the point
+RESTARTED_WORKERS = 2  # a server killed and restarted: recovery runs in more than one worker
 CREATE_AGENT = """
 mutation CreateAgent($name: String!) { createAgent(input: {name: $name}) { ... on CreateAgentSuccess { agent { id } } } }
 """
@@ -76,12 +86,13 @@ class Deployment:
     server: Server | None
     api_key: str
     workspace_id: str
+    workers: int
 
     def environment(self, **extra: str) -> dict[str, str]:
         return live_environment(self.database_url, self.sandbox.url, self.secret_key, **extra)
 
     async def start(self, **extra: str) -> Server:
-        self.server = await start_server(self.environment(**extra), self.tmp_path, workers=WORKERS)
+        self.server = await start_server(self.environment(**extra), self.tmp_path, workers=self.workers)
         return self.server
 
     @contextlib.asynccontextmanager
@@ -101,22 +112,57 @@ class Deployment:
         return {table: len(await self.rows(f"SELECT 1 FROM {table}")) for table in CARRIER_TABLES}
 
 
-@contextlib.asynccontextmanager
-async def deployment(tmp_path: pathlib.Path, *, phone_number_limit: int, **server_settings: str) -> AsyncIterator[Deployment]:
-    """A fresh migrated database, a sandbox and a server; all of them gone again at the end, whatever happened."""
-    async with contextlib.AsyncExitStack() as cleanup:
-        database_url = await create_postgres_database()
-        cleanup.push_async_callback(drop_postgres_database, database_url)
+@dataclass
+class Carriers:
+    """The module's migrated database and sandbox process."""
+
+    database_url: str
+    sandbox: Sandbox
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def carriers(tmp_path_factory) -> AsyncIterator[Carriers]:
+    database_url = await create_postgres_database()
+    try:
         migrate(database_url)
-        workspace = create_workspace(database_url, "Acme", phone_number_limit)
-        sandbox = await start_sandbox(tmp_path)
-        cleanup.push_async_callback(sandbox.close)
+        sandbox = await start_sandbox(tmp_path_factory.mktemp("sandbox"))
+        try:
+            yield Carriers(database_url, sandbox)
+        finally:
+            await sandbox.close()
+    finally:
+        await drop_postgres_database(database_url)
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def deployment(carriers: Carriers, tmp_path: pathlib.Path):
+    """`deployment(phone_number_limit=..., workers=..., **server_settings)`: the database emptied, the sandbox
+    back to its seed, a workspace and a running server; the server is stopped at the end, whatever happened."""
+    started: list[Deployment] = []
+
+    @contextlib.asynccontextmanager
+    async def deploy(*, phone_number_limit: int, workers: int = WORKERS, **server_settings: str) -> AsyncIterator[Deployment]:
+        connection = await asyncpg.connect(carriers.database_url)
+        try:
+            await empty_tables(connection)
+        finally:
+            await connection.close()
+        await carriers.sandbox.reset()
+        workspace = create_workspace(carriers.database_url, "Acme", phone_number_limit)
         running = Deployment(
-            tmp_path, database_url, new_secret_key(), sandbox, None, workspace["api_key"], workspace["workspace_id"]
+            tmp_path, carriers.database_url, new_secret_key(), carriers.sandbox, None, workspace["api_key"],
+            workspace["workspace_id"], workers,
         )
-        cleanup.callback(lambda: running.server and running.server.stop())
+        started.append(running)
         await running.start(**server_settings)
         yield running
+
+    try:
+        yield deploy
+    finally:
+        for running in started:
+            if running.server:
+                running.server.stop()
 
 
 async def graphql(http: httpx.AsyncClient, query: str, variables: dict | None = None) -> dict:
@@ -142,8 +188,8 @@ def demo_account(carriers: dict) -> dict:
 # --- 1 and 2: the cap and number uniqueness across worker processes ------------------------------------------
 
 
-async def test_fifty_concurrent_imports_across_three_workers_take_exactly_the_five_free_slots(tmp_path):
-    async with deployment(tmp_path, phone_number_limit=5) as running, running.client() as http:
+async def test_fifty_concurrent_imports_across_three_workers_take_exactly_the_five_free_slots(deployment):
+    async with deployment(phone_number_limit=5) as running, running.client() as http:
         # given
         created = await graphql(
             http, CREATE_SIP_TRUNK, {"input": {"name": "Carrier", "direction": "INBOUND", "allowedAddresses": ["203.0.113.0/24"]}}
@@ -172,8 +218,8 @@ async def test_fifty_concurrent_imports_across_three_workers_take_exactly_the_fi
         assert carriers["twilio"] == before["twilio"]
 
 
-async def test_twenty_concurrent_imports_of_one_number_across_three_workers_let_exactly_one_through(tmp_path):
-    async with deployment(tmp_path, phone_number_limit=100) as running, running.client() as http:
+async def test_twenty_concurrent_imports_of_one_number_across_three_workers_let_exactly_one_through(deployment):
+    async with deployment(phone_number_limit=100) as running, running.client() as http:
         did = DEMO_DIDS[0]
         (offered,) = (await graphql(http, AVAILABLE_AT_LIVEKIT))["availablePhoneNumbers"]
 
@@ -271,9 +317,9 @@ async def recovered(running: Deployment) -> None:
 
 @pytest.mark.parametrize(("method", "path", "action"), TWILIO_FLOW_STEPS)
 async def test_import_killed_while_a_twilio_flow_step_is_in_flight_is_undone_by_recovery_after_restart(
-    tmp_path, method, path, action
+    deployment, method, path, action
 ):
-    async with deployment(tmp_path, phone_number_limit=5, **LEASE) as running:
+    async with deployment(phone_number_limit=5, workers=RESTARTED_WORKERS, **LEASE) as running:
         # given
         async with running.client() as http:
             agent_id = (await graphql(http, CREATE_AGENT, {"name": "Receptionist"}))["createAgent"]["agent"]["id"]
@@ -310,8 +356,8 @@ async def test_import_killed_while_a_twilio_flow_step_is_in_flight_is_undone_by_
         assert retried["phoneNumber"]["status"] == "ACTIVE"
 
 
-async def test_delete_killed_while_tearing_down_the_twilio_trunk_is_finished_by_recovery_after_restart(tmp_path):
-    async with deployment(tmp_path, phone_number_limit=5, **LEASE) as running:
+async def test_delete_killed_while_tearing_down_the_twilio_trunk_is_finished_by_recovery_after_restart(deployment):
+    async with deployment(phone_number_limit=5, workers=RESTARTED_WORKERS, **LEASE) as running:
         # given
         before = await running.sandbox.carriers()
         async with running.client() as http:
