@@ -65,7 +65,7 @@ AVAILABLE_AT_LIVEKIT = "query { availablePhoneNumbers(source: LIVEKIT, limit: 1)
 CARRIER_TABLES = ("phone_number", "sip_trunk", "twilio_account", "carrier_step")
 EVERY_TABLE = {
     "workspace", "api_key", "agent", "carrier_step", "twilio_account", "sip_trunk", "phone_number", "idempotency_key",
-    "tortoise_migrations",
+    "phone_number_event", "webhook_endpoint", "webhook_delivery", "tortoise_migrations",
 }
 
 # A crash is simulated while a carrier call is held up this long; recovery's grace outlasts it, so the
