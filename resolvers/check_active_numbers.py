@@ -1,5 +1,6 @@
 """The periodic health check (TRUNKLINE_HEALTH_CHECK_INTERVAL): every ACTIVE number, read only; what it
-finds is counted in /metrics (trunkline_health_checks, trunkline_carrier_problems) and logged."""
+finds is kept on the number's row (healthy, health_checked_at; a change is recorded as HEALTH_CHANGED),
+counted in /metrics (trunkline_health_checks, trunkline_carrier_problems) and logged."""
 
 from __future__ import annotations
 

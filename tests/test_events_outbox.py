@@ -73,3 +73,30 @@ async def test_an_import_undone_records_provisioning_failed_and_never_imported(a
         (FAILED, "+12025550148", "PROVISIONING")
     ]
     assert not await PhoneNumber.exists(e164="+12025550148")
+
+
+CHECK = """
+mutation Check($id: ID!, $repair: Boolean) {
+  checkPhoneNumber(id: $id, repair: $repair) { __typename ... on PhoneNumberCheck { healthy } }
+}"""
+
+
+async def test_a_check_that_finds_the_health_changed_records_it_and_keeps_the_result_on_the_row(app, tenant):
+    agent = await add_agent(tenant.workspace)
+    trunk = await byoc_trunk(tenant)
+    number = await imported(tenant, {"e164": "+12025550147", "source": "BYOC", "trunkId": trunk["id"], "agentId": agent.id})
+
+    async def check(repair: bool) -> bool:
+        return answer(await tenant.graphql(CHECK, {"id": number["id"], "repair": repair}))["healthy"]
+
+    assert await check(repair=False)  # a first check that finds nothing wrong is no news
+    row = await PhoneNumber.get(id=number["id"])
+    app.state.sandbox.livekit.dispatch_rules.pop(row.livekit_dispatch_rule_id)  # someone deletes it in a console
+    assert not await check(repair=False)
+    assert not await check(repair=False)  # still unhealthy: nothing changed since
+    assert await check(repair=True)
+
+    health = [event.number for event in await events_of(number["id"]) if event.type == PhoneNumberEventType.HEALTH_CHANGED]
+    assert len(health) == 2
+    row = await PhoneNumber.get(id=number["id"])
+    assert row.healthy is True and row.health_checked_at is not None
