@@ -80,6 +80,7 @@ CREATE_WEBHOOK_ENDPOINT = mutation(
     "createWebhookEndpoint", "input: CreateWebhookEndpointInput!", "CreateWebhookEndpointSuccess", "ValidationError"
 )
 DELETE_WEBHOOK_ENDPOINT = mutation("deleteWebhookEndpoint", "id: ID!", "DeleteWebhookEndpointSuccess", "NotFoundError")
+WORKSPACE_COUNT = "query { workspace { phoneNumberCount phoneNumberLimit } }"
 
 # The seeded demo customer's Twilio account (providers/sandbox/demo_state.json).
 _DEMO_CUSTOMER = next(a for a in json.loads(DEMO_STATE.read_text())["twilio"]["accounts"] if not a.get("platform"))
@@ -136,9 +137,9 @@ async def imported(tenant, number_input: dict[str, Any]) -> dict[str, Any]:
     return result["phoneNumber"]
 
 
-async def byoc_trunk(tenant, name: str = "Carrier", direction: str = "BOTH") -> dict[str, Any]:
+async def byoc_trunk(tenant, name: str = "Carrier", direction: str = "BOTH", **fields: Any) -> dict[str, Any]:
     """Create a BYOC trunk through the API, which must succeed; the new trunk."""
-    trunk_input = {"name": name, "direction": direction, "sipAddress": "sip.example-carrier.com"}
+    trunk_input = {"name": name, "direction": direction, "sipAddress": "sip.example-carrier.com", **fields}
     result = create_trunk_result(await tenant.graphql(CREATE_SIP_TRUNK, {"input": trunk_input}))
     assert result["__typename"] == "CreateSipTrunkSuccess", result
     return result["sipTrunk"]

@@ -6,7 +6,6 @@ from models import CarrierStep, PhoneNumber, SipTrunk, TwilioAccount
 from models.ids import new_id
 from tests.factories import add_agent
 from tests.graphql_documents import (
-    CREATE_SIP_TRUNK,
     DELETE_PHONE_NUMBER,
     DEMO_ACCOUNT_SID,
     DEMO_CALLER_IDS,
@@ -14,8 +13,10 @@ from tests.graphql_documents import (
     DEMO_DIDS,
     IMPORT_PHONE_NUMBER,
     PURCHASE_PHONE_NUMBER,
-    create_trunk_result,
+    answer,
+    byoc_trunk,
     import_result,
+    imported,
     sandbox_state,
 )
 
@@ -35,12 +36,6 @@ DELETE_TWILIO_TRUNK = "/v1/Trunks/*"
 # ---------------------------------------------------------------- arranging numbers through the API
 
 
-async def imported(tenant, number_input: dict) -> dict:
-    result = import_result(await tenant.graphql(IMPORT_PHONE_NUMBER, {"input": number_input}))
-    assert result["__typename"] == "ImportPhoneNumberSuccess", result
-    return result["phoneNumber"]
-
-
 async def import_twilio(tenant, e164: str = DEMO_DIDS[0], **fields) -> dict:
     return await imported(tenant, {"e164": e164, "source": "TWILIO", "twilio": DEMO_CREDENTIALS, **fields})
 
@@ -50,21 +45,12 @@ async def import_livekit(app, tenant, **fields) -> dict:
     return await imported(tenant, {"e164": e164, "source": "LIVEKIT", **fields})
 
 
-async def create_byoc_trunk(tenant, direction: str = "BOTH") -> dict:
-    trunk_input = {"name": "Carrier", "direction": direction, "sipAddress": "sip.example-carrier.com"}
-    result = create_trunk_result(await tenant.graphql(CREATE_SIP_TRUNK, {"input": trunk_input}))
-    assert result["__typename"] == "CreateSipTrunkSuccess", result
-    return result["sipTrunk"]
-
-
 async def import_byoc(tenant, trunk: dict, e164: str = BYOC_NUMBERS[0], **fields) -> dict:
     return await imported(tenant, {"e164": e164, "source": "BYOC", "trunkId": trunk["id"], **fields})
 
 
 async def delete(tenant, phone_number_id: str) -> dict:
-    body = await tenant.graphql(DELETE_PHONE_NUMBER, {"id": phone_number_id})
-    assert "errors" not in body, body
-    return body["data"]["deletePhoneNumber"]
+    return answer(await tenant.graphql(DELETE_PHONE_NUMBER, {"id": phone_number_id}))
 
 
 async def number_and_slots(tenant, phone_number_id: str) -> dict:
@@ -244,7 +230,7 @@ async def test_failed_release_of_a_purchased_number_is_finished_by_deleting_agai
 
 async def test_deleting_one_of_two_byoc_numbers_leaves_the_other_on_the_livekit_trunks(app, tenant):
     # given
-    trunk = await create_byoc_trunk(tenant)
+    trunk = await byoc_trunk(tenant)
     first = await import_byoc(tenant, trunk, BYOC_NUMBERS[0])
     await import_byoc(tenant, trunk, BYOC_NUMBERS[1])
     twilio_before = app.state.sandbox.twilio.snapshot()
@@ -262,7 +248,7 @@ async def test_deleting_one_of_two_byoc_numbers_leaves_the_other_on_the_livekit_
 @pytest.mark.parametrize("direction", ["INBOUND", "OUTBOUND", "BOTH"], ids=["inbound", "outbound", "both"])
 async def test_deleting_the_last_byoc_number_removes_the_livekit_trunks_but_keeps_the_sip_trunk(app, tenant, direction):
     # given
-    trunk = await create_byoc_trunk(tenant, direction)
+    trunk = await byoc_trunk(tenant, direction=direction)
     number = await import_byoc(tenant, trunk)
 
     # when
@@ -280,7 +266,7 @@ async def test_deleting_the_last_byoc_number_removes_the_livekit_trunks_but_keep
 async def test_deleting_a_byoc_number_drops_its_dispatch_rule(app, tenant):
     # given
     agent = await add_agent(tenant.workspace)
-    trunk = await create_byoc_trunk(tenant)
+    trunk = await byoc_trunk(tenant)
     number = await import_byoc(tenant, trunk, agentId=agent.id)
     await import_byoc(tenant, trunk, BYOC_NUMBERS[1])
 

@@ -12,29 +12,22 @@ from models import PhoneNumber
 from models.enums import PhoneNumberStatus
 from providers.sandbox.server import DEMO_STATE
 from tests.factories import add_phone_number
+from tests.graphql_documents import (
+    CREATE_SIP_TRUNK,
+    DEMO_CREDENTIALS,
+    DEMO_DIDS,
+    IMPORT_PHONE_NUMBER,
+    WORKSPACE_COUNT,
+    answer,
+    byoc_trunk,
+    only,
+)
 from tests.sandbox_snapshot import holdings_of
 
-IMPORT_PHONE_NUMBER = """
-mutation ImportPhoneNumber($input: ImportPhoneNumberInput!) {
-  importPhoneNumber(input: $input) {
-    __typename
-    ... on ImportPhoneNumberSuccess { phoneNumber { e164 status } }
-    ... on ValidationError { code fieldErrors { field code } }
-    ... on PaymentRequiredError { code limit current }
-    ... on ProviderError { code provider retryable }
-  }
-}
-"""
-CREATE_SIP_TRUNK = """
-mutation CreateSipTrunk($input: CreateSipTrunkInput!) {
-  createSipTrunk(input: $input) { __typename ... on CreateSipTrunkSuccess { sipTrunk { id } } }
-}
-"""
-WORKSPACE_COUNT = "query { workspace { phoneNumberCount phoneNumberLimit } }"
 
 # The demo sandbox's customer account (providers/sandbox/demo_state.json, pinned by the `settings` fixture below).
-TWILIO = {"accountSid": "AC5a4db0c0000000000000000000000001", "authToken": "5a4db0c0000000000000000000000001"}
-DID = "+14155550101"
+TWILIO = DEMO_CREDENTIALS
+DID = DEMO_DIDS[0]
 # LiveKit's generated inventory: 555-01XX in a few area codes, none held by a Twilio account of the sandbox.
 LIVEKIT_NUMBERS = [f"+151255501{line:02d}" for line in range(25)]
 ALLOWED = ["203.0.113.0/24"]
@@ -48,9 +41,7 @@ def settings(settings):
 
 
 async def import_number(tenant, input: dict) -> dict:
-    answer = await tenant.graphql(IMPORT_PHONE_NUMBER, {"input": input})
-    assert "errors" not in answer, answer
-    return answer["data"]["importPhoneNumber"]
+    return answer(await tenant.graphql(IMPORT_PHONE_NUMBER, {"input": input}))
 
 
 def typenames(results: list[dict]) -> Counter:
@@ -62,10 +53,10 @@ async def livekit_imports(tenant) -> list[dict]:
 
 
 async def byoc_imports_on_one_inbound_trunk(tenant) -> list[dict]:
-    created = await tenant.graphql(
+    created = answer(await tenant.graphql(
         CREATE_SIP_TRUNK, {"input": {"name": "Carrier", "direction": "INBOUND", "allowedAddresses": ALLOWED}}
-    )
-    trunk_id = created["data"]["createSipTrunk"]["sipTrunk"]["id"]
+    ))
+    trunk_id = created["sipTrunk"]["id"]
     return [{"e164": e164, "source": "BYOC", "trunkId": trunk_id} for e164 in LIVEKIT_NUMBERS]
 
 
@@ -107,10 +98,8 @@ async def test_concurrent_imports_take_exactly_the_free_slots(app, make_tenant, 
 
     # then
     assert typenames(results) == {"ImportPhoneNumberSuccess": 5, "PaymentRequiredError": 20}
-    refusals = [result for result in results if result["__typename"] == "PaymentRequiredError"]
-    assert refusals == [
-        {"__typename": "PaymentRequiredError", "code": "PHONE_NUMBER_LIMIT_REACHED", "limit": limit, "current": limit}
-    ] * 20
+    refused = {"__typename": "PaymentRequiredError", "code": "PHONE_NUMBER_LIMIT_REACHED", "limit": limit, "current": limit}
+    assert [only(result, refused) for result in results if result["__typename"] == "PaymentRequiredError"] == [refused] * 20
     imported = {result["phoneNumber"]["e164"] for result in results if result["__typename"] == "ImportPhoneNumberSuccess"}
     assert held_at_livekit(app.state.sandbox) == [imported]
     counted = await tenant.graphql(WORKSPACE_COUNT)
@@ -118,11 +107,7 @@ async def test_concurrent_imports_take_exactly_the_free_slots(app, make_tenant, 
 
 
 async def create_byoc_trunk(tenant) -> str:
-    created = await tenant.graphql(
-        CREATE_SIP_TRUNK,
-        {"input": {"name": "Carrier", "direction": "BOTH", "sipAddress": "sip.example-carrier.com", "allowedAddresses": ALLOWED}},
-    )
-    return created["data"]["createSipTrunk"]["sipTrunk"]["id"]
+    return (await byoc_trunk(tenant, allowedAddresses=ALLOWED))["id"]
 
 
 async def livekit_input(tenant) -> dict:
@@ -169,10 +154,8 @@ async def test_concurrent_imports_of_one_number_let_exactly_one_through(app, mak
 
     # then
     assert typenames(results) == {"ImportPhoneNumberSuccess": 1, "ValidationError": 19}
-    refusals = [result for result in results if result["__typename"] == "ValidationError"]
-    assert refusals == [
-        {"__typename": "ValidationError", "code": "VALIDATION_FAILED", "fieldErrors": [{"field": "e164", "code": "ALREADY_EXISTS"}]}
-    ] * 19
+    exists = {"__typename": "ValidationError", "code": "VALIDATION_FAILED", "fieldErrors": [{"field": "e164", "code": "ALREADY_EXISTS"}]}
+    assert [only(result, exists) for result in results if result["__typename"] == "ValidationError"] == [exists] * 19
     assert holdings_of(app.state.sandbox, e164) == held_once
     assert await PhoneNumber.filter(e164=e164).values_list("status", flat=True) == [PhoneNumberStatus.ACTIVE]
 

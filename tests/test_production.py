@@ -25,11 +25,14 @@ from tests.conftest import POSTGRES_URL, create_postgres_database, drop_postgres
 from tests.postgres import empty_tables
 from models import migrations
 from tests.graphql_documents import (
+    CREATE_AGENT,
     CREATE_SIP_TRUNK,
+    DELETE_PHONE_NUMBER,
     DEMO_ACCOUNT_SID,
     DEMO_CREDENTIALS,
     DEMO_DIDS,
     IMPORT_PHONE_NUMBER,
+    WORKSPACE_COUNT,
     field_codes,
 )
 from tests.server_processes import (
@@ -53,14 +56,6 @@ pytestmark = [
 
 WORKERS = 3  # where the workers' concurrency is the point
 RESTARTED_WORKERS = 2  # a server killed and restarted: recovery runs in more than one worker
-CREATE_AGENT = """
-mutation CreateAgent($name: String!) { createAgent(input: {name: $name}) { ... on CreateAgentSuccess { agent { id } } } }
-"""
-DELETE_PHONE_NUMBER = """
-mutation DeletePhoneNumber($id: ID!) {
-  deletePhoneNumber(id: $id) { __typename ... on DeletePhoneNumberSuccess { deletedId } }
-}"""
-WORKSPACE_COUNT = "query { workspace { phoneNumberCount phoneNumberLimit } }"
 AVAILABLE_AT_LIVEKIT = "query { availablePhoneNumbers(source: LIVEKIT, limit: 1) { e164 } }"
 CARRIER_TABLES = ("phone_number", "sip_trunk", "twilio_account", "carrier_step")
 EVERY_TABLE = {
@@ -322,7 +317,7 @@ async def test_import_killed_while_a_twilio_flow_step_is_in_flight_is_undone_by_
     async with deployment(phone_number_limit=5, workers=RESTARTED_WORKERS, **LEASE) as running:
         # given
         async with running.client() as http:
-            agent_id = (await graphql(http, CREATE_AGENT, {"name": "Receptionist"}))["createAgent"]["agent"]["id"]
+            agent_id = (await graphql(http, CREATE_AGENT, {"input": {"name": "Receptionist"}}))["createAgent"]["agent"]["id"]
         number_input = {"e164": DEMO_DIDS[0], "source": "TWILIO", "twilio": DEMO_CREDENTIALS, "agentId": agent_id}
         before = await running.sandbox.carriers()
 
@@ -361,7 +356,7 @@ async def test_delete_killed_while_tearing_down_the_twilio_trunk_is_finished_by_
         # given
         before = await running.sandbox.carriers()
         async with running.client() as http:
-            agent_id = (await graphql(http, CREATE_AGENT, {"name": "Receptionist"}))["createAgent"]["agent"]["id"]
+            agent_id = (await graphql(http, CREATE_AGENT, {"input": {"name": "Receptionist"}}))["createAgent"]["agent"]["id"]
             number_input = {"e164": DEMO_DIDS[0], "source": "TWILIO", "twilio": DEMO_CREDENTIALS, "agentId": agent_id}
             imported = await import_number(http, number_input)
         assert imported["__typename"] == "ImportPhoneNumberSuccess", imported

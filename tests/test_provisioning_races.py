@@ -25,15 +25,7 @@ from resolvers.recover_interrupted import recover_interrupted
 from resolvers.workspaces import create_workspace
 from tests.conftest import SECRET_KEY, Tenant
 from tests.factories import add_agent
-from tests.graphql_documents import (
-    CREATE_SIP_TRUNK,
-    DEMO_ACCOUNT_SID,
-    DEMO_CREDENTIALS,
-    DEMO_DIDS,
-    IMPORT_PHONE_NUMBER,
-    create_trunk_result,
-    import_result,
-)
+from tests.graphql_documents import DEMO_ACCOUNT_SID, DEMO_CREDENTIALS, DEMO_DIDS, IMPORT_PHONE_NUMBER, byoc_trunk, import_result
 from tests.sandbox_snapshot import carrier_state, holdings_of, what_exists
 
 NOW = timedelta(0)
@@ -66,11 +58,8 @@ async def import_number(tenant: Tenant, **number_input) -> dict:
     return import_result(await tenant.graphql(IMPORT_PHONE_NUMBER, {"input": number_input}))
 
 
-async def byoc_trunk(tenant: Tenant, direction: str = "BOTH") -> str:
-    trunk_input = {"name": "Carrier", "direction": direction, "sipAddress": "sip.example-carrier.com"}
-    created = create_trunk_result(await tenant.graphql(CREATE_SIP_TRUNK, {"input": trunk_input}))
-    assert created["__typename"] == "CreateSipTrunkSuccess", created
-    return created["sipTrunk"]["id"]
+async def byoc_trunk_id(tenant: Tenant, direction: str = "BOTH") -> str:
+    return (await byoc_trunk(tenant, direction=direction))["id"]
 
 
 def twilio_account(app):
@@ -83,7 +72,7 @@ def twilio_account(app):
 async def test_a_late_livekit_trunk_is_undone_without_touching_the_trunk_a_later_import_made(impatient):
     app, tenant = impatient
     livekit = app.state.sandbox.livekit
-    trunk_id = await byoc_trunk(tenant, "OUTBOUND")
+    trunk_id = await byoc_trunk_id(tenant, "OUTBOUND")
     # given: LiveKit makes the first import's outbound trunk only after the client stopped waiting
     app.state.sandbox.faults.add("POST", "/twirp/livekit.SIP/CreateSIPOutboundTrunk", delay=LATE, times=1)
     first = await import_number(tenant, e164=BYOC_NUMBERS[0], source="BYOC", trunkId=trunk_id)
@@ -183,7 +172,7 @@ async def test_a_shared_trunk_goes_when_the_import_left_on_it_is_undone_after_th
 async def test_a_bind_whose_answer_is_lost_leaves_no_dispatch_rule_after_recovery(impatient):
     app, tenant = impatient
     livekit = app.state.sandbox.livekit
-    trunk_id = await byoc_trunk(tenant)
+    trunk_id = await byoc_trunk_id(tenant)
     imported = await import_number(tenant, e164=BYOC_NUMBERS[0], source="BYOC", trunkId=trunk_id)
     number_id = imported["phoneNumber"]["id"]
     agent = await add_agent(tenant.workspace)
@@ -213,7 +202,7 @@ async def test_a_bind_interrupted_on_an_active_number_keeps_the_rule_its_row_rec
     app, tenant = impatient
     livekit = app.state.sandbox.livekit
     first, second = await add_agent(tenant.workspace, "First"), await add_agent(tenant.workspace, "Second")
-    trunk_id = await byoc_trunk(tenant)
+    trunk_id = await byoc_trunk_id(tenant)
     imported = await import_number(tenant, e164=BYOC_NUMBERS[0], source="BYOC", trunkId=trunk_id, agentId=first.id)
     number_id = imported["phoneNumber"]["id"]
     # given: every attempt of the rebind's update is answered late (it is safe to repeat, so it is retried)
@@ -240,7 +229,7 @@ async def test_a_bind_interrupted_on_an_active_number_keeps_the_rule_its_row_rec
 
 async def test_a_label_update_during_a_delete_is_refused_and_after_it_not_found(app, tenant):
     sandbox = app.state.sandbox
-    trunk_id = await byoc_trunk(tenant)
+    trunk_id = await byoc_trunk_id(tenant)
     imported = await import_number(tenant, e164=BYOC_NUMBERS[0], source="BYOC", trunkId=trunk_id)
     number_id = imported["phoneNumber"]["id"]
     sandbox.faults.add("POST", "/twirp/livekit.SIP/DeleteSIPTrunk", delay=0.5)
@@ -256,7 +245,7 @@ async def test_a_label_update_during_a_delete_is_refused_and_after_it_not_found(
 
 
 async def test_updates_racing_deletes_answer_within_the_contract(app, tenant):
-    trunk_id = await byoc_trunk(tenant)
+    trunk_id = await byoc_trunk_id(tenant)
     agent = await add_agent(tenant.workspace)
     answers = set()
     for round_ in range(12):

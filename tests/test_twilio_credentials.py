@@ -16,11 +16,14 @@ from providers.sandbox.server import DEMO_STATE
 from resolvers.recover_interrupted import recover_interrupted
 from tests.factories import add_agent
 from tests.graphql_documents import (
+    DELETE_PHONE_NUMBER,
     DEMO_ACCOUNT_SID,
     DEMO_AUTH_TOKEN,
     DEMO_CREDENTIALS,
     DEMO_DIDS,
     IMPORT_PHONE_NUMBER,
+    PURCHASE_PHONE_NUMBER,
+    UPDATE_PHONE_NUMBER,
     field_codes,
     import_result,
     sandbox_state,
@@ -46,31 +49,6 @@ mutation ($input: RotateTwilioCredentialsInput!) {
     ... on ProviderError { message code provider retryable }
   }
 }"""
-DELETE = """
-mutation ($id: ID!) {
-  deletePhoneNumber(id: $id) {
-    __typename
-    ... on DeletePhoneNumberSuccess { deletedId }
-    ... on ProviderError { message code provider retryable }
-  }
-}"""
-BIND = """
-mutation ($input: UpdatePhoneNumberInput!) {
-  updatePhoneNumber(input: $input) {
-    __typename
-    ... on UpdatePhoneNumberSuccess { phoneNumber { id agentId } }
-    ... on ProviderError { message code provider retryable }
-  }
-}"""
-PURCHASE = """
-mutation ($input: PurchasePhoneNumberInput!) {
-  purchasePhoneNumber(input: $input) {
-    __typename
-    ... on ProviderError { message code provider retryable }
-  }
-}"""
-
-
 def demo_account(app):
     return app.state.sandbox.twilio.account(DEMO_ACCOUNT_SID)
 
@@ -95,11 +73,11 @@ async def rotate(tenant, credentials: dict) -> dict:
 
 
 async def delete(tenant, number_id: str) -> dict:
-    return field(await tenant.graphql(DELETE, {"id": number_id}), "deletePhoneNumber")
+    return field(await tenant.graphql(DELETE_PHONE_NUMBER, {"id": number_id}), "deletePhoneNumber")
 
 
 async def bind(tenant, number_id: str, agent_id: str | None) -> dict:
-    return field(await tenant.graphql(BIND, {"input": {"id": number_id, "agentId": agent_id}}), "updatePhoneNumber")
+    return field(await tenant.graphql(UPDATE_PHONE_NUMBER, {"input": {"id": number_id, "agentId": agent_id}}), "updatePhoneNumber")
 
 
 async def stored(app) -> tuple[str, str | None]:
@@ -316,7 +294,7 @@ async def test_purchase_refused_platform_credentials_are_the_operators_to_renew(
     platform.auth_token = NEW_TOKEN
 
     # when
-    result = field(await tenant.graphql(PURCHASE, {"input": {"e164": "+15125550123"}}), "purchasePhoneNumber")
+    result = field(await tenant.graphql(PURCHASE_PHONE_NUMBER, {"input": {"e164": "+15125550123"}}), "purchasePhoneNumber")
     rotation = await rotate(tenant, {"accountSid": PLATFORM_SID, "authToken": NEW_TOKEN})
 
     # then the workspace is told it is not its to fix, and cannot rotate the platform's account

@@ -9,14 +9,12 @@ from models import PhoneNumber
 from models.ids import new_id
 from tests.factories import add_agent
 from tests.graphql_documents import (
-    CREATE_SIP_TRUNK,
     DEMO_CALLER_IDS,
     DEMO_CREDENTIALS,
     DEMO_DIDS,
-    IMPORT_PHONE_NUMBER,
-    create_trunk_result,
+    byoc_trunk,
     field_codes,
-    import_result,
+    imported,
     sandbox_state,
 )
 
@@ -58,21 +56,13 @@ UPDATE_LIVEKIT_NUMBER = "/twirp/livekit.PhoneNumberService/UpdatePhoneNumber"
 # ---------------------------------------------------------------- arranging numbers through the API
 
 
-async def imported(tenant, number_input: dict) -> dict:
-    result = import_result(await tenant.graphql(IMPORT_PHONE_NUMBER, {"input": number_input}))
-    assert result["__typename"] == "ImportPhoneNumberSuccess", result
-    return result["phoneNumber"]
-
-
 async def import_twilio(app, tenant, **fields) -> dict:
     return await imported(tenant, {"e164": DEMO_DIDS[0], "source": "TWILIO", "twilio": DEMO_CREDENTIALS, **fields})
 
 
 async def import_byoc(app, tenant, **fields) -> dict:
-    trunk_input = {"name": "Carrier", "direction": "BOTH", "sipAddress": "sip.example-carrier.com"}
-    trunk = create_trunk_result(await tenant.graphql(CREATE_SIP_TRUNK, {"input": trunk_input}))
-    assert trunk["__typename"] == "CreateSipTrunkSuccess", trunk
-    return await imported(tenant, {"e164": BYOC_NUMBER, "source": "BYOC", "trunkId": trunk["sipTrunk"]["id"], **fields})
+    trunk = await byoc_trunk(tenant)
+    return await imported(tenant, {"e164": BYOC_NUMBER, "source": "BYOC", "trunkId": trunk["id"], **fields})
 
 
 async def import_livekit(app, tenant, **fields) -> dict:
