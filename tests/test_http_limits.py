@@ -158,6 +158,7 @@ async def test_three_concurrent_10_mb_anonymous_bodies_cost_little_memory_and_ne
     probe.start()
     await asyncio.sleep(0.5)  # the baseline
     baseline = max(probe.rss)
+    quiet = len(probe.latencies)
     await asyncio.gather(
         keep_sending(declared, lambda: [piece] * (ten_mb // len(piece))),
         keep_sending(streamed, lambda: chunked([piece] * (ten_mb // len(piece)))),
@@ -168,7 +169,9 @@ async def test_three_concurrent_10_mb_anonymous_bodies_cost_little_memory_and_ne
     probe.join()
 
     growth = max(probe.rss) - baseline
-    slowest = max(probe.latencies)
+    slowest = max(probe.latencies[quiet:])
+    # On a busy machine (other tests alongside) every answer is slower: the bound grows with the baseline.
+    bound = max(0.2, 10 * max(probe.latencies[:quiet]))
     print(
         f"\n10 MB bodies begun: {len(outcomes)} ({outcomes.count(413)} answered 413, the rest cut off);"
         f" server RSS {baseline / MIB:.1f} MiB, grew by at most {growth / MIB:.1f} MiB;"
@@ -178,7 +181,7 @@ async def test_three_concurrent_10_mb_anonymous_bodies_cost_little_memory_and_ne
     assert not probe.failures
     assert_no_traceback(server)
     assert growth < 50 * MIB
-    assert slowest < 0.2
+    assert slowest < bound
 
 
 # In-process tests: the same app, through ASGI.
@@ -224,14 +227,15 @@ async def test_a_too_large_chunked_body_is_refused_through_asgi_too(http_layer):
 
 async def test_an_anonymous_document_past_the_token_limit_is_not_parsed_to_its_end(client):
     """The introspection-only check parses with the limit too: a ~1 MB document costs a few tokens'
-    parsing (about 25 ms), where parsing it whole takes about a second."""
+    parsing (about 25 ms), where parsing it whole takes about a second. Counted in this process's CPU
+    time, which other processes on a busy machine do not inflate as they do the wall clock."""
     query = "{ " + "__typename " * 90_000 + "}"
-    started = time.perf_counter()
+    started = time.process_time()
 
     response = await client.post("/graphql", json={"query": query})
 
     assert response.status_code == 401
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 async def test_many_distinct_large_documents_are_not_kept(tenant):
