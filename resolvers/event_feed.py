@@ -44,13 +44,14 @@ class Subscription:
 
     def __init__(self, workspace_id: str, on_overflow: Callable[[], None], size: int) -> None:
         self.workspace_id = workspace_id
+        self.since_millis = int(time.time() * 1000)  # events made before it subscribed are not its
         self.on_overflow = on_overflow
         self.queue: asyncio.Queue[PhoneNumberEvent | None] = asyncio.Queue(size + 1)  # +1: the end marker
         self.size = size
         self.overflowed = False
 
     def offer(self, event: PhoneNumberEvent) -> None:
-        if self.overflowed:
+        if self.overflowed or ulid_millis(event.id) < self.since_millis:
             return
         if self.queue.qsize() >= self.size:
             self.overflowed = True
@@ -105,14 +106,21 @@ class EventFeed:
         self._publish([rows[event_id] for event_id in fresh if event_id in rows])
 
     async def catch_up(self, look_back: float) -> None:
-        """Hand out every event made since `look_back` seconds before the newest seen, not handed out before."""
+        """Hand out every event made since `look_back` seconds before the newest seen, not handed out before.
+        With no subscriber nothing is read: a subscription takes only events made after it subscribed."""
+        if not self._subscriptions:
+            self.newest_millis = max(self.newest_millis, int(time.time() * 1000))
+            return
         after = first_id_at(self.newest_millis - int(look_back * 1000))
         while True:
-            events = await PhoneNumberEvent.filter(id__gte=after).order_by("id").limit(PAGE)
-            self._publish(event for event in events if event.id not in self._seen)
-            if len(events) < PAGE:
+            ids = await PhoneNumberEvent.filter(id__gte=after).order_by("id").limit(PAGE).values_list("id", flat=True)
+            fresh = [event_id for event_id in ids if event_id not in self._seen]
+            if fresh:  # only what was not handed out before is read whole
+                events = {event.id: event for event in await PhoneNumberEvent.filter(id__in=fresh)}
+                self._publish(events[event_id] for event_id in fresh if event_id in events)
+            if len(ids) < PAGE:
                 return
-            after = events[-1].id + "0"  # the next id after it: ids are fixed-length
+            after = ids[-1] + "0"  # the next id after it: ids are fixed-length
 
     def _publish(self, events: Iterable[PhoneNumberEvent]) -> None:
         for event in events:
