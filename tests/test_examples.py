@@ -4,6 +4,7 @@ Generator from schema/schema.graphql, type-checked, compiled and run."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -11,6 +12,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,8 +25,18 @@ PYTHON_SCRIPT = EXAMPLES / "python" / "import_number.py"
 TS_DIR = EXAMPLES / "typescript"
 DEMO_DID = "+14155550101"
 
-# The TypeScript tests write into examples/typescript (node_modules, src/gql, build, a broken client): one worker.
-pytestmark = pytest.mark.xdist_group("examples")
+# The TypeScript tests write into examples/typescript (node_modules, src/gql, build, a broken client): one at a
+# time, also across xdist workers (an flock, which xdist_group no longer gives under pytest 9).
+TS_LOCK = Path(tempfile.gettempdir()) / f"trunkline-typescript-example-{hashlib.sha256(bytes(TS_DIR)).hexdigest()[:12]}.lock"
+
+
+@pytest.fixture
+def typescript_example():
+    """examples/typescript installed, and this test alone in it until it ends."""
+    with TS_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        installed_typescript_example()
+        yield
 
 
 def run_python_example(url: str, api_key: str, *args: str) -> subprocess.CompletedProcess:
@@ -94,8 +106,7 @@ def installed_typescript_example() -> None:
     stamp.write_text(lock)
 
 
-def test_the_typescript_example_is_typed_from_the_schema_and_works(tmp_path):
-    installed_typescript_example()
+def test_the_typescript_example_is_typed_from_the_schema_and_works(tmp_path, typescript_example):
     npx = str(Path(npm()).with_name("npx"))
     shutil.rmtree(TS_DIR / "src" / "gql", ignore_errors=True)
     run([npx, "graphql-codegen"], TS_DIR)
@@ -120,9 +131,8 @@ def test_the_typescript_example_is_typed_from_the_schema_and_works(tmp_path):
     assert re.search(r"^import refused \(\w+\): e164 ALREADY_EXISTS: ", again.stdout, re.M), again.stdout
 
 
-def test_the_typescript_example_fails_to_type_check_when_a_union_member_is_unhandled(tmp_path):
+def test_the_typescript_example_fails_to_type_check_when_a_union_member_is_unhandled(tmp_path, typescript_example):
     """The `never` checks are real: without the ProviderError case, tsc rejects the client."""
-    installed_typescript_example()
     npx = str(Path(npm()).with_name("npx"))
     if not (TS_DIR / "src" / "gql" / "graphql.ts").exists():
         run([npx, "graphql-codegen"], TS_DIR)
