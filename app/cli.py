@@ -127,7 +127,10 @@ def _ready_database(settings: Settings, *, migrate: bool) -> int:
 
 def bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound before anything is made for a server that might not start (as uvicorn binds)."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # IPPROTO_TCP named, not left 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets
+    # whose proto says TCP, and accepted sockets inherit it; with Nagle on, an answer written as headers
+    # then body waits out the client's delayed ACK, about 40 ms per request.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
