@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 
 from tortoise.transactions import in_transaction
 
-from models import SipTrunk, Workspace
+from models import SipTrunk
 from models.enums import SipTransport, SipTrunkDirection, SipTrunkProvider
 from resolvers.outcomes import ErrorCode, FieldCode, FieldProblem, Invalid, LimitReached
 from resolvers.services import Services
 from resolvers.validation import check_name, check_text
+from resolvers.workspaces import locked_workspace
 
 SIP_TRUNK_LIMIT = 20
 ALLOWED_ADDRESSES_LIMIT = 100
@@ -41,7 +42,7 @@ async def create_sip_trunk(workspace_id: str, request: SipTrunkRequest, services
     if problems:
         return Invalid(problems)
     async with in_transaction() as connection:
-        workspace = await Workspace.filter(id=workspace_id).select_for_update().using_db(connection).get()
+        workspace = await locked_workspace(workspace_id, connection)
         current = await SipTrunk.filter(workspace_id=workspace.id, provider=SipTrunkProvider.BYOC).using_db(connection).count()
         if current >= SIP_TRUNK_LIMIT:
             return LimitReached(

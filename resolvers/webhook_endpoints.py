@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from models import PhoneNumberEventType, WebhookEndpoint, Workspace
+from models import PhoneNumberEventType, WebhookEndpoint
 from models.ids import is_valid_id
 from models.secret_box import SecretBox
 from providers.webhooks.targets import TargetRules
 from resolvers.outcomes import FieldCode, FieldProblem, Invalid, Missing
 from resolvers.validation import check_text
+from resolvers.workspaces import locked_workspace
 
 MAX_ENDPOINTS = 10  # per workspace: each one multiplies every event's deliveries
 MAX_URL_LENGTH = 2048
@@ -56,7 +57,7 @@ async def create_webhook_endpoint(
     signing_secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     async with in_transaction() as connection:
         # The workspace row is locked while its endpoints are counted, so two creations cannot both take the last place.
-        await Workspace.filter(id=workspace_id).select_for_update().using_db(connection).get()
+        await locked_workspace(workspace_id, connection)
         if await WebhookEndpoint.filter(workspace_id=workspace_id).using_db(connection).count() >= MAX_ENDPOINTS:
             return Invalid(
                 (FieldProblem("url", FieldCode.TOO_MANY, f"a workspace has at most {MAX_ENDPOINTS} webhook endpoints"),)

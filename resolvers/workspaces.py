@@ -1,11 +1,22 @@
 """Workspaces: made by operators, each with its own phone-number limit."""
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from models import Workspace
 from models.phone_number import SLOT_HOLDING_STATUSES, PhoneNumber
 
 
 async def create_workspace(name: str, phone_number_limit: int) -> Workspace:
     return await Workspace.create(name=name, phone_number_limit=phone_number_limit)
+
+
+async def locked_workspace(workspace_id: str, connection: BaseDBAsyncClient) -> Workspace:
+    """The workspace row, locked until the transaction ends, so that what is counted against one of its limits
+    cannot change meanwhile. FOR NO KEY UPDATE (on PostgreSQL): it excludes the others counting, but not the
+    foreign-key checks of rows that merely name the workspace (KEY SHARE), such as an activation's event; with
+    FOR UPDATE, an activation holding its number's row would wait on us while our insert of the same number
+    waits on it: a deadlock."""
+    return await Workspace.filter(id=workspace_id).select_for_update(no_key=True).using_db(connection).get()
 
 
 async def count_slot_holders(workspace_id: str) -> int:

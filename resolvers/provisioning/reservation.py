@@ -15,6 +15,7 @@ from resolvers.events import delete_recorded, update_recorded
 from resolvers.outcomes import ErrorCode, FieldCode, FieldProblem, Invalid, LimitReached
 from resolvers.provisioning.leases import LeaseBusy
 from resolvers.validation import not_found
+from resolvers.workspaces import locked_workspace
 
 if TYPE_CHECKING:
     from resolvers.provisioning.journal import Journal
@@ -85,7 +86,7 @@ async def limit_reached(workspace: Workspace, connection=None) -> LimitReached |
 
 async def _insert_under_cap(workspace_id: str, e164: str, source: PhoneNumberSource, **fields) -> PhoneNumber | LimitReached:
     async with in_transaction() as connection:
-        workspace = await Workspace.filter(id=workspace_id).select_for_update().using_db(connection).get()
+        workspace = await locked_workspace(workspace_id, connection)
         if reached := await limit_reached(workspace, connection):
             return reached
         return await PhoneNumber.create(
