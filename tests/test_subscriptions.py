@@ -257,6 +257,16 @@ async def test_under_two_workers_subscribers_on_each_hear_of_imports_served_by_e
 
         clients = await connected_clients()
         trunk_input = {"name": "Carrier", "direction": "BOTH", "sipAddress": "sip.example-carrier.com"}
+        # and first another workspace's import, which no subscriber of Acme's may hear of
+        other = create_workspace(database_url, "Globex", 100)
+        async with httpx.AsyncClient(base_url=server.url, timeout=60, headers={
+            "Authorization": f"Bearer {other['api_key']}"
+        }) as globex:
+            made = await globex.post("/graphql", json={"query": CREATE_SIP_TRUNK, "variables": {"input": trunk_input}})
+            other_trunk = {"id": made.json()["data"]["createSipTrunk"]["sipTrunk"]["id"]}
+            variables = {"input": byoc_input(other_trunk, "+12125559999")}
+            answer = await globex.post("/graphql", json={"query": IMPORT_PHONE_NUMBER, "variables": variables})
+            assert answer.json()["data"]["importPhoneNumber"]["__typename"] == "ImportPhoneNumberSuccess", answer.text
         trunk = await clients[0].post("/graphql", json={"query": CREATE_SIP_TRUNK, "variables": {"input": trunk_input}})
         trunk_id = trunk.json()["data"]["createSipTrunk"]["sipTrunk"]["id"]
         numbers = []
@@ -269,7 +279,8 @@ async def test_under_two_workers_subscribers_on_each_hear_of_imports_served_by_e
             assert answer.json()["data"]["importPhoneNumber"]["__typename"] == "ImportPhoneNumberSuccess", answer.text
             numbers.append(answer.json()["data"]["importPhoneNumber"]["phoneNumber"]["id"])
 
-        # then: every subscriber, on either worker, hears of every import, in order
+        # then: every subscriber, on either worker, hears of every import of its workspace, in order, and of
+        # none of the other's (made first, it would be the first event read)
         for subscriber in subscribers:
             events = await subscriber.events(len(numbers))
             assert [(e["type"], e["phoneNumberId"]) for e in events] == [("IMPORTED", n) for n in numbers]
