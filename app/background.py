@@ -37,3 +37,15 @@ async def every(seconds: float, *jobs: Job, finish_within: float = 10.0) -> Asyn
             await asyncio.wait_for(task, finish_within)
         except TimeoutError:
             log.warning("periodic jobs did not finish within %ss at shutdown", finish_within)
+
+
+async def cancel_until_done(task: asyncio.Task) -> None:
+    """Cancel the task, again and again until it has ended. On Python 3.11 a cancellation that meets an
+    asyncio.wait_for's own timeout can come out of it as a TimeoutError, which a loop that outlives timeouts
+    (the event feed's keep-alive) survives: one cancel() would leave it running and its waiter waiting."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=1.0)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+

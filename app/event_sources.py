@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 from tortoise.backends.base.config_generator import expand_db_url
 
-from app.background import every
+from app.background import cancel_until_done, every
 from resolvers.event_feed import EventFeed
 from resolvers.events import EVENTS_CHANNEL
 
@@ -44,9 +44,7 @@ async def feeding(feed: EventFeed, database_url: str) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_until_done(task)
 
 
 async def listen(feed: EventFeed, credentials: dict) -> None:

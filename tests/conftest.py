@@ -95,11 +95,30 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, secret_key=Secret(SECRET_KEY))
 
 
+SHUTDOWN_WITHIN = 60.0
+
+
 @pytest.fixture
 async def app(settings: Settings):
     application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    lifespan = application.router.lifespan_context(application)
+    await lifespan.__aenter__()
+    try:
         yield application
+    finally:
+        # A shutdown that never ends fails here with what is still waiting, rather than as a bare timeout.
+        shutting_down = asyncio.ensure_future(lifespan.__aexit__(None, None, None))
+        done, _ = await asyncio.wait({shutting_down}, timeout=SHUTDOWN_WITHIN)
+        if not done:
+            waiting = "\n\n".join(_stack_of(task) for task in asyncio.all_tasks() if task is not asyncio.current_task())
+            shutting_down.cancel()
+            pytest.fail(f"the app did not shut down within {SHUTDOWN_WITHIN:.0f} s; still waiting:\n{waiting}")
+        shutting_down.result()
+
+
+def _stack_of(task: asyncio.Task) -> str:
+    frames = task.get_stack(limit=30)
+    return f"{task!r}\n" + "\n".join(f"  {f.f_code.co_filename}:{f.f_lineno} {f.f_code.co_name}" for f in frames)
 
 
 @pytest.fixture
