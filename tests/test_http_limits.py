@@ -171,7 +171,7 @@ async def test_three_concurrent_10_mb_anonymous_bodies_cost_little_memory_and_ne
     growth = max(probe.rss) - baseline
     slowest = max(probe.latencies[quiet:])
     # On a busy machine (other tests alongside) every answer is slower: the bound grows with the baseline.
-    bound = max(0.2, 10 * max(probe.latencies[:quiet]))
+    bound = max(0.5, 10 * max(probe.latencies[:quiet]))
     print(
         f"\n10 MB bodies begun: {len(outcomes)} ({outcomes.count(413)} answered 413, the rest cut off);"
         f" server RSS {baseline / MIB:.1f} MiB, grew by at most {growth / MIB:.1f} MiB;"
