@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class HTTPMiddleware:
+class HTTPMiddleware(ABC):
     """Passes every other scope (lifespan, websocket) straight to the app; `handle` sees HTTP requests only."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -19,8 +20,9 @@ class HTTPMiddleware:
             return
         await self.handle(scope, receive, send)
 
+    @abstractmethod
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raise NotImplementedError
+        """What the middleware does with an HTTP request."""
 
 
 def on_response_start(send: Send, edit: Callable[[Message], Message]) -> Send:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from datetime import UTC, datetime
+from abc import ABC, abstractmethod
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -54,8 +55,9 @@ class Action(StrEnum):
     REUSE = "REUSE"  # something there already serves, unchanged
 
 
-class Step:
-    """A carrier write. Subclasses with a `name` are registered, so journal rows find their settling."""
+class Step(ABC):
+    """A carrier write. Subclasses with a `name` are registered, so journal rows find their settling; one
+    that lacks any of its abstract methods is refused when it is defined."""
 
     name: ClassVar[str]
     # How an import plan names the step: the carrier, what it does, and to what (None: no import takes it).
@@ -64,17 +66,25 @@ class Step:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "name" in cls.__dict__:
+            # ABCMeta marks a class abstract only after this hook: check here, so no step is half-defined.
+            missing = sorted(
+                attr for attr in dir(cls) if getattr(getattr(cls, attr, None), "__isabstractmethod__", False)
+            )
+            if missing:
+                raise TypeError(f"carrier step {cls.name} does not define {', '.join(missing)}")
             STEPS[cls.name] = cls()
 
+    @abstractmethod
     async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> Any:
-        raise NotImplementedError
+        ...
 
     def made(self, answer: Any) -> Params:
         """What the answer made, added to the journalled params."""
         return {}
 
+    @abstractmethod
     async def settle(self, clients: CarrierClients, step: CarrierStep) -> None:
-        raise NotImplementedError
+        ...
 
 
 class Create(Step):
@@ -85,17 +95,21 @@ class Create(Step):
 
     made_key: ClassVar[str]
 
+    @abstractmethod
     def base_name(self, step: CarrierStep) -> str:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     async def find(self, clients: CarrierClients, step: CarrierStep) -> list[str]:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     async def recorded(self, step: CarrierStep, made_id: str) -> bool:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     async def delete(self, clients: CarrierClients, step: CarrierStep, made_id: str) -> None:
-        raise NotImplementedError
+        ...
 
     async def settle(self, clients: CarrierClients, step: CarrierStep) -> None:
         if step.state is StepState.DONE:
@@ -320,8 +334,9 @@ class UpdateLiveKitTrunk(Step):
     update: ClassVar[str]  # the LiveKitGateway method that sets the settings
 
     @staticmethod
+    @abstractmethod
     def fields(clients: CarrierClients, trunk: SipTrunk) -> Params:
-        raise NotImplementedError
+        ...
 
     async def send(self, clients: CarrierClients, livekit_trunk_id: str, fields: Params) -> None:
         await getattr(clients.livekit, self.update)(livekit_trunk_id, **fields)
