@@ -13,13 +13,11 @@ import time
 import urllib.request
 from importlib.metadata import version
 
-from uvicorn.config import STARTUP_FAILURE
-
 from app import db
 from app.cli_admin import add_commands as add_admin_commands
 from app.cli_admin import run_reported, run_with_database
 from app.logs import configure_logging
-from app.metrics import prepare_worker_metrics
+from app.metrics_directory import prepare_worker_metrics
 from app.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
 from app.startup import report
 
@@ -153,6 +151,7 @@ def browser_host(host: str) -> str:
 def _uvicorn(args: argparse.Namespace, settings: Settings, sock: socket.socket) -> int:
     """uvicorn on our socket; 3 (uvicorn's start-up failure) when the application did not start."""
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(
@@ -167,6 +166,7 @@ def _uvicorn(args: argparse.Namespace, settings: Settings, sock: socket.socket) 
     running = f"Uvicorn running on http://{shown_host}:{args.port} (Press CTRL+C to quit)"
     if args.workers > 1:
         logging.getLogger("uvicorn.error").info(running)  # where uvicorn logs it for workers: once, at bind
+        fork_workers_from_loaded_app()
         supervisor = Multiprocess(config, sockets=[sock])
         supervisor.run()
         return 3 if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes) else 0
@@ -180,6 +180,31 @@ def _uvicorn(args: argparse.Namespace, settings: Settings, sock: socket.socket) 
     server = Server(config)
     server.run(sockets=[sock])
     return 0 if server.started else STARTUP_FAILURE
+
+
+def fork_workers_from_loaded_app() -> None:
+    """Workers forked from a supervisor that imported the application once, where uvicorn spawns fresh
+    interpreters that each import it again (about 0.7 s of CPU per worker start and restart, and the
+    spawn re-runs this module too). The supervisor is single-threaded and holds no connection when it
+    forks: the database was readied and closed, the sandbox is another process."""
+    import multiprocessing
+    import signal
+
+    from uvicorn import _subprocess
+
+    if "fork" not in multiprocessing.get_all_start_methods() or not hasattr(_subprocess, "spawn"):
+        return  # no fork here, or a uvicorn that starts workers differently: spawned, as uvicorn does
+    from uvicorn.supervisors.multiprocess import SIGNALS
+
+    import app.main  # noqa: F401  (the preload)
+
+    def default_signals() -> None:
+        # The supervisor queues these signals for itself; a worker starts with their defaults, as a spawned one would.
+        for number in SIGNALS:
+            signal.signal(number, signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL)
+
+    os.register_at_fork(after_in_child=default_signals)
+    _subprocess.spawn = multiprocessing.get_context("fork")
 
 
 def uvicorn_limits(settings: Settings) -> dict:

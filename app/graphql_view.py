@@ -115,7 +115,7 @@ class TrunklineGraphQL(GraphQL):
         )
 
     async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
-        request_context.note_graphql(self.schema, request_data.query, request_data.operation_name)
+        note_operation(self.schema, request_data.query, request_data.operation_name)
         if context.workspace is None and not (self.introspection and is_introspection_only(request_data.query or "")):
             raise MissingApiKey
         if is_subscription(request_data.query, request_data.operation_name):
@@ -192,3 +192,36 @@ def refusal(refused: RequestRefused, *, graphql_response: bool) -> JSONResponse:
     if graphql_response:
         return error_response(400, refused.code, refused.message)
     return EnvelopeResponse({"data": None, **envelope(refused.code, refused.message)})
+
+
+OPERATION_NAME_CHARS = 64  # the client names it: enough to read, too little to flood a log
+
+
+def note_operation(schema, query: str | None, operation_name: str | None) -> None:
+    """Remember which operation the request runs; `schema` bounds the metrics label to its fields."""
+    info = request_context.current.get()
+    if info is None:
+        return
+    name, info.operation = _operation(schema, query or "", operation_name)
+    info.operation_name = (name or "")[:OPERATION_NAME_CHARS] or None
+
+
+def _operation(schema, query: str, operation_name: str | None) -> tuple[str | None, str]:
+    """(the operation's name, its first top-level field if the schema has it at the root, else "other")."""
+    try:
+        document = parse_document(query)
+    except GraphQLError:
+        return operation_name, request_context.OTHER
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    if len(operations) != 1:
+        return operation_name, request_context.OTHER
+    operation = operations[0]
+    name = operation.name.value if operation.name else None
+    root = schema._schema.get_root_type(operation.operation)
+    for selection in operation.selection_set.selections:
+        if isinstance(selection, FieldNode) and not selection.name.value.startswith("__"):
+            field = selection.name.value
+            return name, field if root is not None and field in root.fields else request_context.OTHER
+    return name, request_context.OTHER

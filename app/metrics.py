@@ -3,24 +3,28 @@
 With several workers, `trunkline serve` points PROMETHEUS_MULTIPROC_DIR at a fresh directory before
 they start, so each worker's counts go to files there and any worker answers the sum of all of them.
 That variable must be set before prometheus_client is first imported, which is why it is done in the
-parent process. A dead worker's files stay: its counts happened, and totals must never drop; there is
-no per-process gauge to clean up (phone numbers are counted in the database at each scrape). Labels are bounded: operations are schema fields or "other", outcomes fixed sets.
+parent process (app/metrics_directory.py), before it loads the application its workers are forked with.
+A dead worker's files stay: its counts happened, and totals must never drop; there is no per-process gauge to clean up (phone numbers are counted in the database at each scrape). Labels are bounded: operations are schema fields or "other", outcomes fixed sets.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
-import tempfile
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client import multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily
 from starlette.requests import Request
 from starlette.responses import Response
 
-MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+from app.metrics_directory import MULTIPROC_DIR
 
 HTTP_REQUESTS = Counter(
     "trunkline_http_requests", "HTTP requests answered, by GraphQL operation and status", ["operation", "status"]
@@ -28,15 +32,6 @@ HTTP_REQUESTS = Counter(
 HTTP_DURATION = Histogram(
     "trunkline_http_request_duration_seconds", "Time to answer an HTTP request", ["operation"]
 )
-def prepare_worker_metrics(workers: int) -> None:
-    """For several workers: a fresh shared directory for their counts, removed when the server exits."""
-    if workers <= 1:
-        return
-    directory = tempfile.mkdtemp(prefix="trunkline-metrics-")
-    os.environ[MULTIPROC_DIR] = directory
-    atexit.register(shutil.rmtree, directory, ignore_errors=True)
-
-
 async def metrics(_request: Request) -> Response:
     """Every worker's counters, and the phone numbers per status read from the database now."""
     if os.environ.get(MULTIPROC_DIR):

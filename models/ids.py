@@ -12,6 +12,8 @@ _BODY = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 
 _last = [0, 0]  # millisecond and random part of the previous ULID in this process
 _lock = threading.Lock()
+# A forked worker draws its own random part: two workers forked in one millisecond must not count up from the same one.
+os.register_at_fork(after_in_child=lambda: _last.__setitem__(slice(None), [0, 0]))
 
 
 def new_ulid() -> str:

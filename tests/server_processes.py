@@ -256,6 +256,13 @@ def child_pids(pid: int) -> list[int]:
     return sorted(children)
 
 
+def worker_pids(serve_pid: int) -> list[int]:
+    """The worker processes of `trunkline serve --workers N`: its children forked from it, so running its own
+    command line (not, say, the sandbox it started)."""
+    serving = command_line(serve_pid)
+    return [pid for pid in child_pids(serve_pid) if command_line(pid) == serving]
+
+
 def command_line(pid: int) -> str:
     """The process's arguments joined by spaces; empty once it has gone."""
     try:

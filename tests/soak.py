@@ -43,8 +43,6 @@ from tests.server_processes import (
     PLATFORM_ACCOUNT,
     Sandbox,
     Server,
-    child_pids,
-    command_line,
     create_workspace,
     live_environment,
     migrate,
@@ -52,6 +50,7 @@ from tests.server_processes import (
     start_sandbox,
     start_server,
     wait_until,
+    worker_pids,
 )
 from tests.soak_audit import DatabaseRows, Findings, audit, print_findings, save_snapshot
 from tests.soak_workload import Api, Recorder, Tenant, TwilioCustomer, Workload
@@ -237,10 +236,8 @@ class Deployment:
             await connection.close()
 
     def worker_pids(self) -> list[int]:
-        """uvicorn's worker processes: the serve process's children started by multiprocessing (not, say,
-        its resource tracker)."""
         assert self.server is not None
-        return [pid for pid in child_pids(self.server.process.popen.pid) if "spawn_main" in command_line(pid)]
+        return worker_pids(self.server.process.popen.pid)
 
 
 @dataclass

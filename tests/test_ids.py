@@ -1,8 +1,11 @@
 """Wire ids: a prefix and 26 Crockford base32 characters, sortable by creation."""
 
+import os
+import time
+
 import pytest
 
-from models.ids import is_valid_id, new_id, prefix_of
+from models.ids import is_valid_id, new_id, new_ulid, prefix_of
 
 
 def test_new_ids_have_the_prefix_and_a_26_character_crockford_body():
@@ -16,6 +19,24 @@ def test_new_ids_have_the_prefix_and_a_26_character_crockford_body():
 def test_ids_made_one_after_another_sort_in_that_order():
     made = [new_id("phone") for _ in range(1000)]
     assert made == sorted(made) and len(set(made)) == 1000
+
+
+def test_two_workers_forked_from_one_process_in_one_millisecond_make_different_ids(monkeypatch):
+    """`serve --workers N` forks its workers from the supervisor, which has made ids (the demo workspace)."""
+    monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_000_000 * 1_000_000)  # every id in one millisecond
+    new_ulid()  # the supervisor's last id: without a fresh start, each child counts up from it to the same id
+    made = []
+    for _ in range(2):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: one id, then out without running pytest's exit handlers
+            os.write(write, new_ulid().encode())
+            os._exit(0)
+        os.close(write)
+        made.append(os.read(read, 64).decode())
+        os.close(read)
+        os.waitpid(pid, 0)
+    assert made[0] != made[1]
 
 
 @pytest.mark.parametrize(

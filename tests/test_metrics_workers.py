@@ -9,25 +9,26 @@ import httpx
 
 from tests.graphql_documents import DEMO_CREDENTIALS, DEMO_DIDS, IMPORT_PHONE_NUMBER
 from tests.serve_sqlite import serving
-from tests.server_processes import child_pids, command_line, create_workspace
+from tests.server_processes import child_pids, command_line, create_workspace, worker_pids
 from tests.test_logs_and_metrics import sample
 
 PROBES = 30
 
 
-def metrics_dir(server_pid: int) -> pathlib.Path:
-    """PROMETHEUS_MULTIPROC_DIR as the server's workers see it."""
-    workers = [pid for pid in child_pids(server_pid) if "spawn_main" in command_line(pid)]
+def metrics_dir(server_pid: int, temporary: pathlib.Path) -> pathlib.Path:
+    """PROMETHEUS_MULTIPROC_DIR as the server's workers see it: made by `serve` in its TMPDIR."""
+    workers = worker_pids(server_pid)
     # At least the two workers; uvicorn may be replacing one that was slow to answer its health check.
     assert len(workers) >= 2, [command_line(pid) for pid in child_pids(server_pid)]
-    environ = pathlib.Path(f"/proc/{workers[0]}/environ").read_bytes().split(b"\0")
-    [value] = [item.partition(b"=")[2] for item in environ if item.startswith(b"PROMETHEUS_MULTIPROC_DIR=")]
-    return pathlib.Path(value.decode())
+    [directory] = temporary.glob("trunkline-metrics-*")
+    return directory
 
 
 def test_metrics_add_up_across_workers(tmp_path):
-    with serving(tmp_path, workers=2, TRUNKLINE_LOG_FORMAT="json") as served:
-        directory = metrics_dir(served.pid)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    with serving(tmp_path, workers=2, TRUNKLINE_LOG_FORMAT="json", TMPDIR=str(temporary)) as served:
+        directory = metrics_dir(served.pid, temporary)
         workspace = create_workspace(served.database_url, "Acme", 10)
         headers = {"Authorization": f"Bearer {workspace['api_key']}", "X-Request-Id": "workers-import-1"}
         body = {"query": IMPORT_PHONE_NUMBER, "variables": {"input": {"e164": DEMO_DIDS[0], "source": "TWILIO", "twilio": DEMO_CREDENTIALS}}}

@@ -20,7 +20,7 @@ from app.settings import Settings, SettingsError
 from resolvers.api_keys import issue_api_key
 from resolvers.workspaces import create_workspace
 from tests.serve_sqlite import serving
-from tests.server_processes import child_pids, command_line, run_trunkline
+from tests.server_processes import run_trunkline, worker_pids
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 QUERY = {"query": "{ workspace { name } }"}
@@ -164,10 +164,6 @@ def test_limit_settings_take_the_libraries_notation_and_sane_defaults():
 
 # Across processes: `trunkline serve --workers 2`, each request sent on a connection whose serving
 # worker is known, so that the budget is spent on both workers.
-
-
-def worker_pids(serve_pid: int) -> list[int]:
-    return [pid for pid in child_pids(serve_pid) if "spawn_main" in command_line(pid)]
 
 
 def server_socket_inode(server_port: int, client_port: int) -> str | None:
