@@ -19,6 +19,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 from app.secret_key import load_secret_box
 from app.settings import Settings
 from providers.livekit import LiveKitGateway
+from providers.retry import RetryPolicy
 from providers.twilio import TwilioGateway
 from resolvers.provisioning.leases import Leases
 from resolvers.services import Services, TwilioCredentials
@@ -65,9 +66,12 @@ async def carriers(settings: Settings) -> AsyncIterator[Carriers]:
         sip_uri = settings.livekit_sip_uri or SANDBOX_SIP_URI
         platform = _platform(settings.twilio_account_sid, settings.twilio_auth_token) or _sandbox_platform(seed)
 
-    twilio = TwilioGateway(api_base_url=twilio_api, trunking_base_url=twilio_trunking, timeout=settings.provider_timeout)
+    retry = RetryPolicy(base_delay=settings.carrier_retry_base)
+    twilio = TwilioGateway(
+        api_base_url=twilio_api, trunking_base_url=twilio_trunking, timeout=settings.provider_timeout, retry=retry
+    )
     livekit = LiveKitGateway(
-        url=livekit_url, api_key=livekit_key, api_secret=livekit_secret, timeout=settings.provider_timeout
+        url=livekit_url, api_key=livekit_key, api_secret=livekit_secret, timeout=settings.provider_timeout, retry=retry
     )
     await twilio.start()
     await livekit.start()

@@ -45,6 +45,7 @@ class Settings:
     sandbox_state: str | None = None
     sandbox_url: str | None = None
     provider_timeout: float = 10.0
+    carrier_retry_base: float = 0.25  # the first retry of a carrier call waits up to this, doubling after each
     recovery_grace: float = 600.0
     recovery_interval: float = 60.0
     health_check_interval: float | None = None  # seconds between health checks of every ACTIVE number; None: off
@@ -101,6 +102,7 @@ class Settings:
             sandbox_state=read("TRUNKLINE_SANDBOX_STATE", TEXT, None),
             sandbox_url=read("TRUNKLINE_SANDBOX_URL", HTTP_URL, None),
             provider_timeout=read("TRUNKLINE_PROVIDER_TIMEOUT", SECONDS, 10.0),
+            carrier_retry_base=read("TRUNKLINE_CARRIER_RETRY_BASE", SECONDS, 0.25),
             recovery_grace=read("TRUNKLINE_RECOVERY_GRACE", SECONDS, 600.0),
             recovery_interval=read("TRUNKLINE_RECOVERY_INTERVAL", SECONDS, 60.0),
             health_check_interval=read("TRUNKLINE_HEALTH_CHECK_INTERVAL", SECONDS, None),

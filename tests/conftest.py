@@ -90,9 +90,19 @@ async def database_url(request, tmp_path) -> str:
 SECRET_KEY = Fernet.generate_key().decode()
 
 
+# A failed carrier call is repeated after a millisecond or two, not a quarter second and more: what is
+# repeated, and how often, stays as in production.
+QUICK_CARRIER_RETRY = 0.002
+
+
+def app_settings(database_url: str, **changes) -> Settings:
+    """The settings of an app under test: this run's secret key, quick carrier retries, and `changes`."""
+    return Settings(database_url=database_url, secret_key=Secret(SECRET_KEY), carrier_retry_base=QUICK_CARRIER_RETRY, **changes)
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, secret_key=Secret(SECRET_KEY))
+    return app_settings(database_url)
 
 
 SHUTDOWN_WITHIN = 60.0

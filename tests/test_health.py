@@ -7,11 +7,9 @@ from tortoise import Tortoise
 
 from app.db import migrate
 from app.main import create_app
-from app.settings import Settings
-from starlette.datastructures import Secret
 
 from tests.server_processes import migrate as migrate_in_a_process
-from tests.conftest import BACKENDS, SECRET_KEY, create_postgres_database, drop_postgres_database
+from tests.conftest import BACKENDS, app_settings, create_postgres_database, drop_postgres_database
 
 
 async def test_healthz_answers_ok(client):
@@ -27,7 +25,7 @@ async def test_readyz_answers_ok_with_the_database_up(client):
 async def _readyz_after(database_url: str, take_database_away) -> tuple[int, dict, int]:
     import httpx
 
-    app = create_app(Settings(database_url=database_url, secret_key=Secret(SECRET_KEY)))
+    app = create_app(app_settings(database_url))
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
             assert (await http.get("/readyz")).status_code == 200
@@ -85,7 +83,7 @@ async def test_readyz_fails_until_every_migration_is_applied(backend, tmp_path):
 
     url, drop = await _unmigrated_database(backend, tmp_path)
     try:
-        app = create_app(Settings(database_url=url, secret_key=Secret(SECRET_KEY)))
+        app = create_app(app_settings(url))
         async with app.router.lifespan_context(app):
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
                 before = await http.get("/readyz")

@@ -15,13 +15,12 @@ import pytest
 from livekit import api
 from livekit.protocol.models import ListUpdate
 from prometheus_client import REGISTRY
-from starlette.datastructures import Secret
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from app.settings import Settings
 from models import CarrierStep, PhoneNumber, SipTrunk
-from tests.conftest import SECRET_KEY
+from tests.conftest import SECRET_KEY, app_settings
 from tests.factories import add_agent
 from tests.graphql_documents import (
     CHECK_PHONE_NUMBER,
@@ -488,7 +487,7 @@ async def test_doctor_of_one_workspace_checks_only_its_numbers(app, database_url
 class TestPeriodicCheck:
     @pytest.fixture
     def settings(self, database_url: str) -> Settings:
-        return Settings(database_url=database_url, secret_key=Secret(SECRET_KEY), health_check_interval=0.2)
+        return app_settings(database_url, health_check_interval=0.2)
 
     async def test_problems_found_by_the_periodic_check_are_counted_and_not_repaired(self, app, carriers, two_dids):
         # given

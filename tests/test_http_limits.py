@@ -15,14 +15,12 @@ import time
 
 import httpx
 import pytest
-from starlette.datastructures import Secret
 
 from app.main import create_app
-from app.settings import Settings
 from resolvers.api_keys import issue_api_key
 from resolvers.workspaces import create_workspace
 from schema.schema import MAX_TOKENS
-from tests.conftest import SECRET_KEY
+from tests.conftest import app_settings
 from tests.raw_http import chunked, exchange, request_head
 from tests.serve_sqlite import serving
 
@@ -194,7 +192,7 @@ async def http_layer(tmp_path):
 
     url = f"sqlite://{tmp_path}/trunkline.sqlite3"
     await migrate(url)
-    app = create_app(Settings(database_url=url, secret_key=Secret(SECRET_KEY), max_body_bytes=2048))
+    app = create_app(app_settings(url, max_body_bytes=2048))
     async with app.router.lifespan_context(app):
         key = (await issue_api_key(await create_workspace("Acme", 100))).secret
         transport = httpx.ASGITransport(app=app)

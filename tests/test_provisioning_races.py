@@ -14,16 +14,14 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from starlette.datastructures import Secret
 
 from app.main import create_app
-from app.settings import Settings
 from models import CarrierStep, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberStatus
 from resolvers.api_keys import issue_api_key
 from resolvers.recover_interrupted import recover_interrupted
 from resolvers.workspaces import create_workspace
-from tests.conftest import SECRET_KEY, Tenant
+from tests.conftest import Tenant, app_settings
 from tests.factories import add_agent
 from tests.graphql_documents import DEMO_ACCOUNT_SID, DEMO_CREDENTIALS, DEMO_DIDS, IMPORT_PHONE_NUMBER, byoc_trunk, import_result
 from tests.sandbox_snapshot import carrier_state, holdings_of, what_exists
@@ -47,7 +45,7 @@ BYOC_NUMBERS = ["+12025550147", "+12025550148"]
 @pytest.fixture
 async def impatient(database_url):
     """A server whose carrier calls time out after half a second, and a tenant on it."""
-    app = create_app(Settings(database_url=database_url, secret_key=Secret(SECRET_KEY), provider_timeout=0.5))
+    app = create_app(app_settings(database_url, provider_timeout=0.5))
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
             workspace = await create_workspace("Acme", 100)

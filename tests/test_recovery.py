@@ -5,14 +5,12 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from starlette.datastructures import Secret
 
 from app.main import create_app
-from app.settings import Settings
 from models import CarrierStep, PhoneNumber
 from models.enums import PhoneNumberStatus
 from resolvers.recover_interrupted import recover_interrupted
-from tests.conftest import SECRET_KEY, Tenant
+from tests.conftest import Tenant, app_settings
 from tests.graphql_documents import DEMO_CREDENTIALS, DEMO_DIDS, IMPORT_PHONE_NUMBER
 from tests.sandbox_snapshot import what_exists
 
@@ -52,7 +50,7 @@ async def test_an_import_whose_cleanup_failed_is_undone_later_and_its_slot_freed
 @pytest.fixture
 async def impatient_app(database_url):
     """A server whose carrier calls time out after half a second."""
-    app = create_app(Settings(database_url=database_url, secret_key=Secret(SECRET_KEY), provider_timeout=0.5))
+    app = create_app(app_settings(database_url, provider_timeout=0.5))
     async with app.router.lifespan_context(app):
         yield app
 

@@ -18,7 +18,6 @@ import uvicorn
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from starlette.datastructures import Secret
 from tortoise.transactions import in_transaction
 
 from app.cli import uvicorn_limits
@@ -26,7 +25,7 @@ from app.settings import Settings
 from models import PhoneNumber, PhoneNumberEventType
 from resolvers.event_feed import QUEUE_SIZE
 from resolvers.events import record
-from tests.conftest import POSTGRES_URL, SECRET_KEY, create_postgres_database, drop_postgres_database
+from tests.conftest import POSTGRES_URL, app_settings, create_postgres_database, drop_postgres_database
 from tests.graphql_documents import (
     CREATE_SIP_TRUNK, DELETE_PHONE_NUMBER, IMPORT_PHONE_NUMBER, UPDATE_PHONE_NUMBER, byoc_trunk, imported,
 )
@@ -44,9 +43,8 @@ MAX_MESSAGE_BYTES = 8 * 1024
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(
-        database_url=database_url, secret_key=Secret(SECRET_KEY),
-        ws_max_connections_per_workspace=CONNECTIONS_PER_WORKSPACE, ws_max_message_bytes=MAX_MESSAGE_BYTES,
+    return app_settings(
+        database_url, ws_max_connections_per_workspace=CONNECTIONS_PER_WORKSPACE, ws_max_message_bytes=MAX_MESSAGE_BYTES
     )
 
 

@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from starlette.datastructures import Secret
 from tortoise.transactions import in_transaction
 
 from app.main import create_app
@@ -27,7 +26,7 @@ from resolvers import events
 from resolvers.api_keys import issue_api_key
 from resolvers.deliver_webhooks import DeliveryPolicy, claim_due, deliver_webhooks, fan_out
 from resolvers.workspaces import create_workspace
-from tests.conftest import SECRET_KEY, Tenant
+from tests.conftest import SECRET_KEY, Tenant, app_settings
 from tests.graphql_documents import (
     CREATE_WEBHOOK_ENDPOINT,
     DELETE_PHONE_NUMBER,
@@ -52,7 +51,7 @@ ENDPOINTS = "{ webhookEndpoints { id url events createdAt } }"
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     """Delivery passes every 50 ms and a first retry after 0.3 s, so a test sees several attempts."""
-    return Settings(database_url=database_url, secret_key=Secret(SECRET_KEY), **FAST)
+    return app_settings(database_url, **FAST)
 
 
 async def create_endpoint(tenant: Tenant, url: str, events: list[str] | None = None) -> dict:
