@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import re
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -31,6 +32,7 @@ from tests.graphql_documents import (
 )
 from tests.server_processes import (
     create_workspace, free_port, live_environment, migrate, new_secret_key, start_sandbox, start_server,
+    wait_until,
 )
 
 PROTOCOL = "graphql-transport-ws"
@@ -223,6 +225,25 @@ async def test_a_subscriber_that_falls_too_far_behind_is_disconnected(ws_url, te
 
 WS_CONNECTED = re.compile(r" INFO (\d+) trunkline\.access.*: WS /graphql connected ")
 IMPORT_SERVED = re.compile(r" INFO (\d+) trunkline\.access.*: POST /graphql ImportPhoneNumber 200 ")  # the operation name
+HEALTHZ_SERVED = re.compile(r" INFO (\d+) trunkline\.access \[([\w-]+)\]: GET /healthz other 200 ")
+
+
+async def connected_clients(stack, server, headers: dict) -> list[tuple[str, httpx.AsyncClient]]:
+    """Eight connections opened at once (so that both workers take some), each with the pid of the worker
+    that accepted it, read from the access line of its first request. A client keeps its connection."""
+    batch = [await stack.enter_async_context(httpx.AsyncClient(base_url=server.url, headers=headers, timeout=60)) for _ in range(8)]
+    ids = [f"which-worker-{secrets.token_hex(6)}" for _ in batch]
+    await asyncio.gather(*(client.get("/healthz", headers={"X-Request-Id": id}) for client, id in zip(batch, ids, strict=True)))
+
+    def served() -> dict[str, str]:
+        return {request_id: pid for pid, request_id in HEALTHZ_SERVED.findall(server.process.log())}
+
+    async def logged() -> bool:  # a worker writes its access line as the answer leaves
+        return set(ids) <= served().keys()
+
+    await wait_until(logged, seconds=10, what="the access lines of the probes")
+    served = served()
+    return [(served[id], client) for client, id in zip(batch, ids, strict=True)]
 
 
 @pytest.mark.skipif(POSTGRES_URL is None, reason="needs PostgreSQL: set TRUNKLINE_TEST_POSTGRES_URL")
@@ -246,14 +267,13 @@ async def test_under_two_workers_subscribers_on_each_hear_of_imports_served_by_e
             subscribers.append(await stack.enter_async_context(subscribed(url, workspace["api_key"])))
         await asyncio.sleep(0.3)
 
-        # when: imports, one after another, each through a client of a batch whose connections were opened
-        # at once (so that both workers took some), until both workers have served some
-        async def connected_clients() -> list[httpx.AsyncClient]:
-            batch = [await stack.enter_async_context(httpx.AsyncClient(base_url=server.url, headers=key, timeout=60)) for _ in range(8)]
-            await asyncio.gather(*(client.get("/healthz") for client in batch))
-            return batch
-
-        clients = await connected_clients()
+        # when: imports, one after another, alternately through connections each worker accepted
+        by_worker: dict[str, list[httpx.AsyncClient]] = {}
+        while len(by_worker) < 2:
+            assert sum(map(len, by_worker.values())) < 64, "every connection went to one worker"
+            for pid, client in await connected_clients(stack, server, key):
+                by_worker.setdefault(pid, []).append(client)
+        first, second = (clients[0] for clients in by_worker.values())
         trunk_input = {"name": "Carrier", "direction": "BOTH", "sipAddress": "sip.example-carrier.com"}
         # and first another workspace's import, which no subscriber of Acme's may hear of
         other = create_workspace(database_url, "Globex", 100)
@@ -265,17 +285,15 @@ async def test_under_two_workers_subscribers_on_each_hear_of_imports_served_by_e
             variables = {"input": byoc_input(other_trunk, "+12125559999")}
             answer = await globex.post("/graphql", json={"query": IMPORT_PHONE_NUMBER, "variables": variables})
             assert answer.json()["data"]["importPhoneNumber"]["__typename"] == "ImportPhoneNumberSuccess", answer.text
-        trunk = await clients[0].post("/graphql", json={"query": CREATE_SIP_TRUNK, "variables": {"input": trunk_input}})
+        trunk = await first.post("/graphql", json={"query": CREATE_SIP_TRUNK, "variables": {"input": trunk_input}})
         trunk_id = trunk.json()["data"]["createSipTrunk"]["sipTrunk"]["id"]
         numbers = []
-        while len(set(IMPORT_SERVED.findall(server.process.log()))) < 2:
-            assert len(numbers) < 40, "every import went to one worker"
-            if len(numbers) == len(clients):
-                clients += await connected_clients()
-            variables = {"input": byoc_input({"id": trunk_id}, f"+1212555{len(numbers):04d}")}
-            answer = await clients[len(numbers)].post("/graphql", json={"query": IMPORT_PHONE_NUMBER, "variables": variables})
+        for index in range(6):
+            variables = {"input": byoc_input({"id": trunk_id}, f"+1212555{index:04d}")}
+            answer = await (first, second)[index % 2].post("/graphql", json={"query": IMPORT_PHONE_NUMBER, "variables": variables})
             assert answer.json()["data"]["importPhoneNumber"]["__typename"] == "ImportPhoneNumberSuccess", answer.text
             numbers.append(answer.json()["data"]["importPhoneNumber"]["phoneNumber"]["id"])
+        assert len(set(IMPORT_SERVED.findall(server.process.log()))) == 2
 
         # then: every subscriber, on either worker, hears of every import of its workspace, in order, and of
         # none of the other's (made first, it would be the first event read)
