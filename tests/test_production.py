@@ -65,9 +65,9 @@ EVERY_TABLE = {
 
 # A crash is simulated while a carrier call is held up this long; recovery's grace outlasts it, so the
 # carrier has acted on the call before recovery looks.
-CARRIER_DELAY = 2.0
-RECOVERY = {"TRUNKLINE_RECOVERY_GRACE": "3.5", "TRUNKLINE_RECOVERY_INTERVAL": "1"}
-LEASE = {"TRUNKLINE_LEASE": "3"}
+CARRIER_DELAY = 1.0
+RECOVERY = {"TRUNKLINE_RECOVERY_GRACE": "1.5", "TRUNKLINE_RECOVERY_INTERVAL": "0.5"}
+LEASE = {"TRUNKLINE_LEASE": "2"}
 
 
 @dataclass
