@@ -26,10 +26,10 @@ NOT_ON_OFFER = "+12025557788"  # outside the 555-01XX block the sandbox's LiveKi
 ROWS = (PhoneNumber, SipTrunk, TwilioAccount, CarrierStep, Agent, Workspace)
 
 # Each carrier write the sandbox serves, as a plan names it: (method, path) → (provider, action, resource).
-# A credential's POST to its new list is part of making the list. Reads: Twilio's GETs, LiveKit's List/Get/Search.
+# Reads: Twilio's GETs, LiveKit's List/Get/Search.
 WRITES = [
     (r"POST /2010-04-01/Accounts/AC\w+/SIP/CredentialLists\.json", ("TWILIO", "CREATE", "credential list")),
-    (r"POST /2010-04-01/Accounts/AC\w+/SIP/CredentialLists/CL\w+/Credentials\.json", None),
+    (r"POST /2010-04-01/Accounts/AC\w+/SIP/CredentialLists/CL\w+/Credentials\.json", ("TWILIO", "CREATE", "credential")),
     (r"POST /v1/Trunks", ("TWILIO", "CREATE", "Elastic SIP Trunk")),
     (r"POST /v1/Trunks/TK\w+/OriginationUrls", ("TWILIO", "CREATE", "origination URL")),
     (r"POST /v1/Trunks/TK\w+/PhoneNumbers", ("TWILIO", "ATTACH", "phone number")),
@@ -131,6 +131,7 @@ async def test_first_twilio_did_plans_the_whole_elastic_sip_trunk_and_both_livek
         "steps": [
             step("TWILIO", "CREATE", "credential list"),
             step("TWILIO", "CREATE", "Elastic SIP Trunk"),
+            step("TWILIO", "CREATE", "credential"),
             step("TWILIO", "CREATE", "origination URL"),
             step("TWILIO", "ATTACH", "phone number", did_sid(app, DEMO_DIDS[0])),
             step("TWILIO", "ATTACH", "credential list"),

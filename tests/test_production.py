@@ -254,6 +254,7 @@ TWILIO_FLOW_STEPS = [
     pytest.param("GET", TWILIO_API + "/IncomingPhoneNumbers.json", None, id="look-up-incoming-number"),
     pytest.param("GET", TWILIO_API + "/OutgoingCallerIds.json", None, id="look-up-caller-id"),
     pytest.param("POST", TWILIO_API + "/SIP/CredentialLists.json", "twilio.create_credential_list", id="create-credential-list"),
+    pytest.param("POST", TWILIO_API + "/SIP/CredentialLists/*/Credentials.json", "twilio.add_credential", id="add-credential"),
     pytest.param("POST", "/v1/Trunks", "twilio.create_trunk", id="create-twilio-trunk"),
     pytest.param("POST", "/v1/Trunks/*/OriginationUrls", "twilio.add_origination_url", id="add-origination-url"),
     pytest.param("POST", "/v1/Trunks/*/CredentialLists", "twilio.attach_credential_list", id="attach-credential-list"),

@@ -14,7 +14,7 @@ from typing import Any
 from twilio.base import values
 from twilio.rest import Client
 
-from providers.errors import ProviderFailure, Rejected
+from providers.errors import Rejected
 from providers.retry import RetryPolicy
 from providers.twilio.transport import AccountTransport
 
@@ -152,28 +152,25 @@ class TwilioAccountClient:
         )
         return record.sid
 
-    async def create_credential_list(self, friendly_name: str, username: str, password: str) -> str:
-        """Create a CredentialList holding one credential; returns the CredentialList SID.
-
-        If the credential is refused, the new list is deleted again before the failure is raised.
-        """
+    async def create_credential_list(self, friendly_name: str) -> str:
+        """Create an empty CredentialList; returns its SID."""
         credential_lists = self._client.sip.credential_lists
         record = await self._transport.call(
             "create CredentialList",
             lambda: credential_lists.create_async(friendly_name=friendly_name),
             idempotent=False,
         )
-        try:
-            await self._transport.call(
-                "create Credential",
-                lambda: credential_lists(record.sid).credentials.create_async(username=username, password=password),
-                idempotent=False,
-                secret=password,
-            )
-        except ProviderFailure:
-            await self.delete_credential_list(record.sid)
-            raise
         return record.sid
+
+    async def add_credential(self, cl_sid: str, username: str, password: str) -> None:
+        """Put a username and password in the CredentialList (the password never reaches a log or an error)."""
+        credential_lists = self._client.sip.credential_lists
+        await self._transport.call(
+            "create Credential",
+            lambda: credential_lists(cl_sid).credentials.create_async(username=username, password=password),
+            idempotent=False,
+            secret=password,
+        )
 
     async def attach_credential_list(self, trunk_sid: str, cl_sid: str) -> None:
         """Require the credential list's credentials for calls out through the trunk."""

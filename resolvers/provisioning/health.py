@@ -412,10 +412,10 @@ class TwilioSide:
     async def new_credential_list(self) -> str:
         trunk = self.trunk
         password = self.x.journal.services.secrets.decrypt(trunk.auth_password_encrypted)
-        cl_sid = await self.x.journal.take(
-            steps.CreateCredentialList, self.ids, username=trunk.auth_username, password=password
-        )
+        cl_sid = await self.x.journal.take(steps.CreateCredentialList, self.ids)
         await self.record(twilio_credential_list_sid=cl_sid)
+        params = {**self.ids, "credential_list_sid": cl_sid}
+        await self.x.journal.take(steps.AddCredential, params, username=trunk.auth_username, password=password)
         return cl_sid
 
     async def rebuild(self, did) -> None:

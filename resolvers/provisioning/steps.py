@@ -399,9 +399,9 @@ class CreateCredentialList(Create):
     def base_name(self, step: CarrierStep) -> str:
         return TWILIO_TRUNK_NAME.format(trunk_id=step.params["trunk_id"])
 
-    async def act(self, clients: CarrierClients, step: CarrierStep, *, username: str, password: str) -> str:
+    async def act(self, clients: CarrierClients, step: CarrierStep, **inputs: Any) -> str:
         client = await clients.twilio(step.params["twilio_account_id"])
-        return await client.create_credential_list(step.params["name"], username, password)
+        return await client.create_credential_list(step.params["name"])
 
     def made(self, answer: str) -> Params:
         return {"credential_list_sid": answer}
@@ -471,6 +471,18 @@ class PointOriginationUrl(Kept):
         client = await clients.twilio(step.params["twilio_account_id"])
         sip_uri = clients.services.livekit_sip_uri
         await client.update_origination_url(step.params["trunk_sid"], step.params["origination_url_sid"], sip_uri)
+
+
+class AddCredential(Kept):
+    """The username and password LiveKit sends, in the credential list (which takes them along when deleted).
+    The password is an input of the step, never journalled."""
+
+    name = "twilio.add_credential"
+    planned_as = (Carrier.TWILIO, Action.CREATE, "credential")
+
+    async def act(self, clients: CarrierClients, step: CarrierStep, *, username: str, password: str) -> None:
+        client = await clients.twilio(step.params["twilio_account_id"])
+        await client.add_credential(step.params["credential_list_sid"], username, password)
 
 
 class AttachCredentialList(Kept):

@@ -66,6 +66,7 @@ async def plan(
         twilio = [
             planned(steps.CreateCredentialList),
             planned(steps.CreateTwilioTrunk),
+            planned(steps.AddCredential),
             planned(steps.AddOriginationUrl),
             planned(steps.AttachNumber, did.sid),
             planned(steps.AttachCredentialList),
@@ -119,38 +120,31 @@ async def _twilio_side_with_number(
         )
         return
     await tear_down_twilio_side(journal.clients, trunk)
+    # Two waves of calls: the credential list and the trunk; then everything that needs one or both.
+    ids = {"twilio_account_id": account.id, "trunk_id": trunk.id}
+    credential_list_sid, made = await concurrently(
+        journal.take(steps.CreateCredentialList, ids), journal.take(steps.CreateTwilioTrunk, ids)
+    )
     username, password = f"trunkline-{secrets.token_hex(4)}", sip_password()
     trunk.auth_username, trunk.auth_password_encrypted = username, journal.services.secrets.encrypt(password)
-    await trunk.save(update_fields=["auth_username", "auth_password_encrypted", "updated_at"])
-    ids = {"twilio_account_id": account.id, "trunk_id": trunk.id}
-    credential_list_sid, origination_url_sid = await concurrently(
-        journal.take(steps.CreateCredentialList, ids, username=username, password=password),
-        _new_twilio_trunk(journal, trunk, account, number, did),
-    )
     trunk.twilio_credential_list_sid = credential_list_sid
-    await trunk.save(update_fields=["twilio_credential_list_sid", "updated_at"])
-    params = {**ids, "trunk_sid": trunk.twilio_trunk_sid, "credential_list_sid": credential_list_sid}
-    await journal.take(steps.AttachCredentialList, params)
+    trunk.twilio_trunk_sid, trunk.twilio_domain_name = made.sid, made.domain_name
+    await trunk.save(update_fields=[
+        "auth_username", "auth_password_encrypted", "twilio_credential_list_sid", "twilio_trunk_sid",
+        "twilio_domain_name", "updated_at",
+    ])  # fmt: skip
+    on_list = {**ids, "credential_list_sid": credential_list_sid}
+    on_trunk = {**ids, "trunk_sid": made.sid}
+    origination_url_sid, *_ = await concurrently(
+        journal.take(steps.AddOriginationUrl, on_trunk),
+        journal.take(steps.AddCredential, on_list, username=username, password=password),
+        journal.take(steps.AttachCredentialList, {**on_trunk, **on_list}),
+        _attach(journal, trunk, account, did),
+        add_outbound_number(journal, trunk, number.e164),  # LiveKit calls out through the trunk's domain
+    )
     # Recorded last: a Twilio side is complete once its origination URL is recorded.
     trunk.twilio_origination_url_sid = origination_url_sid
     await trunk.save(update_fields=["twilio_origination_url_sid", "updated_at"])
-
-
-async def _new_twilio_trunk(
-    journal: Journal, trunk: SipTrunk, account: TwilioAccount, number: PhoneNumber, did: IncomingNumber
-) -> str:
-    """The Twilio trunk, then at once its origination to LiveKit, the number, and LiveKit's outbound side;
-    returns the origination URL's sid."""
-    ids = {"twilio_account_id": account.id, "trunk_id": trunk.id}
-    made = await journal.take(steps.CreateTwilioTrunk, ids)
-    trunk.twilio_trunk_sid, trunk.twilio_domain_name = made.sid, made.domain_name
-    await trunk.save(update_fields=["twilio_trunk_sid", "twilio_domain_name", "updated_at"])
-    origination_url_sid, *_ = await concurrently(
-        journal.take(steps.AddOriginationUrl, {**ids, "trunk_sid": made.sid}),
-        _attach(journal, trunk, account, did),
-        add_outbound_number(journal, trunk, number.e164),
-    )
-    return origination_url_sid
 
 
 async def _attach(journal: Journal, trunk: SipTrunk, account: TwilioAccount, did: IncomingNumber) -> None:

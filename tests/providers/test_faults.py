@@ -364,8 +364,8 @@ async def test_state_shows_both_emulators_and_the_request_log(sandbox, http):
 
 
 async def test_state_holds_no_secrets(sandbox, http, customer):
-    cl_sid = await customer.create_credential_list("Outbound", "acme", "Sip-Passw0rd-Secret")
-    assert cl_sid
+    cl_sid = await customer.create_credential_list("Outbound")
+    await customer.add_credential(cl_sid, "acme", "Sip-Passw0rd-Secret")
 
     async with http.get(sandbox.url + "/__sandbox/state") as response:
         text = await response.text()
@@ -387,7 +387,8 @@ async def test_reset_puts_back_the_seed_and_clears_faults_and_log(sandbox, http,
     # given: a credential list and a trunk made, a rotated token, fault rules, a log and dice drawn from
     async with http.get(sandbox.url + "/__sandbox/state") as response:
         seeded = await response.json()
-    await customer.create_credential_list("Outbound", "acme", "Sip-Passw0rd-Secret")
+    cl_sid = await customer.create_credential_list("Outbound")
+    await customer.add_credential(cl_sid, "acme", "Sip-Passw0rd-Secret")
     await customer.create_trunk("Acme", "acme-reset.pstn.twilio.com")
     async with http.post(
         sandbox.url + f"/__sandbox/twilio/accounts/{CUSTOMER_SID}/auth_token", json={"auth_token": "f" * 32}

@@ -58,7 +58,7 @@ ARRANGEMENTS = [
 MISSING = "TK" + "0" * 32
 OPERATIONS = {
     "find_incoming_number": lambda c: c.find_incoming_number("+14155550101"),
-    "create_credential_list": lambda c: c.create_credential_list("Outbound", "acme", SIP_PASSWORD),
+    "add_credential": lambda c: c.add_credential("CL" + "0" * 32, "acme", SIP_PASSWORD),
     "attach_number": lambda c: c.attach_number(MISSING, "PN" + "0" * 32),
     "search_available_numbers": lambda c: c.search_available_numbers("415", 5),
 }
@@ -96,8 +96,9 @@ async def test_refused_credential_echoing_its_password_reveals_no_secret(sandbox
     sandbox.faults.add("POST", "*/Credentials.json", status=status,
                        body={"code": 21999, "status": status, "message": f"Password {SIP_PASSWORD} refused"})
 
+    cl_sid = await customer.create_credential_list("Outbound")
     with pytest.raises(ProviderFailure) as caught:
-        await customer.create_credential_list("Outbound", "acme", SIP_PASSWORD)
+        await customer.add_credential(cl_sid, "acme", SIP_PASSWORD)
 
     assert "refused" in caught.value.message
     assert_no_secret(str(caught.value), repr(caught.value), "".join(traceback.format_exception(caught.value)),
@@ -120,7 +121,8 @@ async def test_successful_calls_log_no_secret(sandbox, twilio_gateway, caplog):
     client = twilio_gateway.account(CUSTOMER_SID, CUSTOMER_TOKEN)
 
     trunk = await client.create_trunk("Trunkline")
-    cl_sid = await client.create_credential_list("Outbound", "acme", SIP_PASSWORD)
+    cl_sid = await client.create_credential_list("Outbound")
+    await client.add_credential(cl_sid, "acme", SIP_PASSWORD)
     await client.attach_credential_list(trunk.sid, cl_sid)
 
     assert caplog.records, "the SDK logs each request at INFO"

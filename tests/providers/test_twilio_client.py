@@ -114,24 +114,26 @@ async def test_delete_trunk_removes_it_and_frees_its_numbers(sandbox, customer):
 # Credential lists
 
 
-async def test_create_credential_list_holds_one_credential(sandbox, customer):
-    cl_sid = await customer.create_credential_list("Trunkline outbound", "trunkline", PASSWORD)
+async def test_a_credential_list_holds_the_credential_added_to_it(sandbox, customer):
+    cl_sid = await customer.create_credential_list("Trunkline outbound")
+    await customer.add_credential(cl_sid, "trunkline", PASSWORD)
 
     cl = sandbox.twilio.account(CUSTOMER_SID).credential_lists[cl_sid]
     assert cl.friendly_name == "Trunkline outbound"
     assert [(c.username, c.password) for c in cl.credentials.values()] == [("trunkline", PASSWORD)]
 
 
-async def test_create_credential_list_is_undone_when_credential_refused(sandbox, customer):
+async def test_a_weak_password_is_refused_and_the_list_stays_empty(sandbox, customer):
+    cl_sid = await customer.create_credential_list("Trunkline outbound")
     with pytest.raises(Rejected):
-        await customer.create_credential_list("Trunkline outbound", "trunkline", "weak")
+        await customer.add_credential(cl_sid, "trunkline", "weak")
 
-    assert sandbox.twilio.account(CUSTOMER_SID).credential_lists == {}
+    assert sandbox.twilio.account(CUSTOMER_SID).credential_lists[cl_sid].credentials == {}
 
 
 async def test_attach_credential_list_to_trunk(sandbox, customer):
     trunk = await customer.create_trunk("Trunkline")
-    cl_sid = await customer.create_credential_list("Trunkline outbound", "trunkline", PASSWORD)
+    cl_sid = await customer.create_credential_list("Trunkline outbound")
 
     await customer.attach_credential_list(trunk.sid, cl_sid)
 
@@ -139,7 +141,7 @@ async def test_attach_credential_list_to_trunk(sandbox, customer):
 
 
 async def test_delete_credential_list_removes_it(sandbox, customer):
-    cl_sid = await customer.create_credential_list("Trunkline outbound", "trunkline", PASSWORD)
+    cl_sid = await customer.create_credential_list("Trunkline outbound")
 
     await customer.delete_credential_list(cl_sid)
 
