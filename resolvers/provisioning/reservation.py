@@ -108,11 +108,12 @@ async def activate_number(
     journal: Journal, number: PhoneNumber, capabilities: list[PhoneNumberCapability], **carrier_ids
 ) -> PhoneNumber:
     """The carriers are done: the number is ACTIVE with what it can do and the ids to undo it later,
-    IMPORTED is recorded, and the journal forgotten, in one transaction."""
+    IMPORTED is recorded, the journal forgotten and the number's lease given up, in one transaction
+    (the lease's own release then finds nothing to write: one commit fewer per import)."""
     active = await update_recorded(
         number.id, PhoneNumberEventType.IMPORTED, also=journal.forget,
         status=PhoneNumberStatus.ACTIVE, capabilities=[c.value for c in capabilities], updated_at=datetime.now(UTC),
-        **carrier_ids,
+        lease_token=None, lease_expires_at=None, **carrier_ids,
     )
     if active is None:  # our lease lapsed and recovery gave the reservation up: what we made is undone
         raise LeaseBusy(number.id)

@@ -100,22 +100,32 @@ async def shared_trunk_for(account: TwilioAccount) -> SipTrunk | None:
 
 
 async def link_to_shared_trunk(
-    number: PhoneNumber, credentials: TwilioCredentials, services: Services, proved_at: datetime | None = None
+    number: PhoneNumber,
+    credentials: TwilioCredentials,
+    services: Services,
+    proved_at: datetime | None = None,
+    **columns: object,
 ) -> tuple[TwilioAccount, SipTrunk]:
-    """Record the account and its shared trunk on the number. A failed import elsewhere may remove an
-    unused trunk row between our read and our write; the foreign key refuses, and we look again."""
-    account = await link_account(number, credentials, services, proved_at)
+    """Record the account, its shared trunk and `columns` on the number: in one write once both rows exist.
+    The account's first number is linked to the account before the trunk row is made, so that
+    forget_account_if_unused keeps the account meanwhile. A failed import elsewhere may remove an unused
+    row between our read and our write; the foreign keys refuse, and we look again."""
     for _ in range(5):
-        trunk = await shared_trunk_for(account)
+        account = await remember_account(number.workspace_id, credentials, services, proved_at)
+        trunk = await SipTrunk.get_or_none(twilio_account_id=account.id)
         if trunk is None:
-            continue
+            account = await link_account(number, credentials, services, proved_at)
+            trunk = await shared_trunk_for(account)
+            if trunk is None:
+                continue
         try:
-            await PhoneNumber.filter(id=number.id).update(trunk_id=trunk.id)
+            await PhoneNumber.filter(id=number.id).update(twilio_account_id=account.id, trunk_id=trunk.id, **columns)
         except IntegrityError:
             continue
-        number.trunk_id = trunk.id
+        number.twilio_account_id, number.trunk_id = account.id, trunk.id
         return account, trunk
     raise LeaseBusy(f"shared trunk of {mask_sid(credentials.account_sid)}")
+
 
 async def forget_account_if_unused(twilio_account_id: str) -> None:
     """Delete the account's shared-trunk row once it has no numbers and nothing at the carriers,

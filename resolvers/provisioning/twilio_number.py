@@ -85,9 +85,10 @@ async def provision_did(
     proved_at: datetime | None = None,
 ) -> PhoneNumber | Invalid:
     """`proved_at`: when Twilio accepted `credentials` (default now), so that newer stored ones stay."""
-    account, trunk = await link_to_shared_trunk(number, credentials, journal.services, proved_at)
+    account, trunk = await link_to_shared_trunk(
+        number, credentials, journal.services, proved_at, twilio_phone_number_sid=did.sid
+    )
     journal.clients.use_twilio(account.id, journal.services.twilio_account(credentials))
-    await PhoneNumber.filter(id=number.id).update(twilio_phone_number_sid=did.sid)
     async with journal.services.leases.trunk(trunk.id) as trunk:
         if refused := _on_another_trunk(number.e164, did, trunk):
             return refused
