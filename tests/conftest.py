@@ -171,7 +171,7 @@ async def tenant(make_tenant) -> Tenant:
     return await make_tenant()
 
 
-async def _table_gone(table: str):
+async def table_gone(table: str):
     """A real fault: the table disappears under the running server, then comes back."""
     db = connections.get("default")
     await db.execute_script(f'ALTER TABLE "{table}" RENAME TO "{table}_away"')
@@ -182,12 +182,12 @@ async def _table_gone(table: str):
 @pytest.fixture
 async def agent_table_gone(app):
     """A fault inside GraphQL: agents cannot be read."""
-    async for _ in _table_gone("agent"):
+    async for _ in table_gone("agent"):
         yield
 
 
 @pytest.fixture
 async def api_key_table_gone(app):
     """A fault outside GraphQL: keys cannot be looked up."""
-    async for _ in _table_gone("api_key"):
+    async for _ in table_gone("api_key"):
         yield

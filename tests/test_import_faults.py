@@ -23,6 +23,7 @@ from tests.graphql_documents import (
     answer,
     only,
 )
+from tests.conftest import table_gone
 from tests.sandbox_snapshot import what_exists
 
 # The demo sandbox's customer account (providers/sandbox/demo_state.json, pinned by the `settings` fixture below).
@@ -284,3 +285,25 @@ class TestProviderTimeout:
         world.sandbox.faults.clear()
         retried = await world.import_number(input)
         assert retried["__typename"] == "ImportPhoneNumberSuccess", retried
+
+
+async def test_steps_whose_journal_rows_cannot_be_written_are_never_sent(world: World):
+    """Steps taken at once are journalled in one transaction: when it fails, none of their calls goes out."""
+    # given: the account's trunk, so that the second DID takes its steps at once
+    input = await twilio_second_did(world)
+    before, seen = await what_exists(world.sandbox), len(world.sandbox.requests)
+
+    # when: the journal's table is gone while the second DID is imported
+    async for _ in table_gone("carrier_step"):
+        response = await world.tenant.client.post(
+            "/graphql", json={"query": IMPORT_PHONE_NUMBER, "variables": {"input": input}}, headers=world.tenant.headers
+        )
+
+    # then: the import failed as an internal error; the number's attachment, journalled in the failed write,
+    # was never sent (the trunks were only fitted to their riders again), and the carriers are as before
+    assert response.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR", response.text
+    sent = [(r["method"], r["path"]) for r in world.sandbox.requests[seen:]]
+    assert not [call for call in sent if fnmatchcase(f"{call[0]} {call[1]}", "POST /v1/Trunks/*/PhoneNumbers")], sent
+    assert await what_exists(world.sandbox) == before
+    retried = await world.import_number(input)
+    assert retried["__typename"] == "ImportPhoneNumberSuccess", retried

@@ -12,6 +12,7 @@ recovery all settle through Journal.settle, under the leases of the trunks the s
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from models import CarrierStep, PhoneNumber, StepState
 from providers.errors import ProviderFailure, ProviderTimeout
@@ -29,6 +31,7 @@ from resolvers.provisioning.trunks import fit_trunk
 from resolvers.services import Services
 
 log = logging.getLogger(__name__)
+JOINING_PASSES = 3
 
 
 class Journal:
@@ -46,6 +49,7 @@ class Journal:
         # journalled (and its slot held) until recovery looks again after a grace period.
         self.unsettled = False
         self.settled = True  # False when the last settling left something for recovery
+        self._writing: tuple[list[CarrierStep], asyncio.Future[None]] | None = None  # see _write
 
     @classmethod
     async def resume(cls, owner_id: str, workspace_id: str, services: Services) -> Journal:
@@ -72,7 +76,7 @@ class Journal:
         row = CarrierStep(owner_id=self.owner_id, workspace_id=self.workspace_id, seq=seq, action=step.name, params=params)
         if isinstance(kind, Create):
             row.params = {**params, "name": f"{kind.base_name(row)} {secrets.token_hex(6)}"}
-        await row.save()
+        await self._write(row)
         self._steps.append(row)
         try:
             answer = await kind.act(self.clients, row, **inputs)
@@ -84,6 +88,35 @@ class Journal:
         row.params = {**row.params, **kind.made(answer)}
         row.state = StepState.DONE
         return answer
+
+    async def _write(self, row: CarrierStep) -> None:
+        """Write the step's row before its call goes out. Steps taken at once (`concurrently`) share one
+        transaction: each commit is a flush to disk, and one flush for the lot is as durable as one each."""
+        if self._writing is not None:  # a step taken in this same pass of the event loop is being written
+            rows, written = self._writing
+            rows.append(row)
+            await asyncio.shield(written)
+            return
+        rows, written = [row], asyncio.get_running_loop().create_future()
+        self._writing = (rows, written)
+        try:
+            # The other steps started together add their rows: a `concurrently` starts its steps one pass of
+            # the event loop later, a nested one a pass after that.
+            for _ in range(JOINING_PASSES):
+                await asyncio.sleep(0)
+            self._writing = None
+            async with in_transaction() as connection:
+                for each in rows:
+                    await each.save(using_db=connection)
+        except BaseException as failure:
+            self._writing = None
+            if isinstance(failure, asyncio.CancelledError):
+                written.cancel()
+            else:
+                written.set_exception(failure)
+                written.exception()  # retrieved here: the others raise it too, if there are others
+            raise
+        written.set_result(None)
 
     @asynccontextmanager
     async def all_or_nothing(self, *, leaving: bool) -> AsyncIterator[Journal]:
