@@ -13,6 +13,7 @@ import pytest
 
 from providers.retry import RetryPolicy
 from providers.sandbox.server import DEMO_STATE
+from tests.conftest import table_gone
 from tests.graphql_documents import (
     CREATE_AGENT,
     CREATE_SIP_TRUNK,
@@ -23,7 +24,6 @@ from tests.graphql_documents import (
     answer,
     only,
 )
-from tests.conftest import table_gone
 from tests.sandbox_snapshot import what_exists
 
 # The demo sandbox's customer account (providers/sandbox/demo_state.json, pinned by the `settings` fixture below).
