@@ -55,7 +55,7 @@ pytestmark = [
 ]
 
 WORKERS = 3  # where the workers' concurrency is the point
-RESTARTED_WORKERS = 2  # a server killed and restarted: recovery runs in more than one worker
+RESTARTED_WORKERS = 2  # a server killed (one worker, quicker to start) restarts with two: recovery runs in both
 AVAILABLE_AT_LIVEKIT = "query { availablePhoneNumbers(source: LIVEKIT, limit: 1) { e164 } }"
 CARRIER_TABLES = ("phone_number", "sip_trunk", "twilio_account", "carrier_step")
 EVERY_TABLE = {
@@ -65,7 +65,7 @@ EVERY_TABLE = {
 
 # A crash is simulated while a carrier call is held up this long; recovery's grace outlasts it, so the
 # carrier has acted on the call before recovery looks.
-CARRIER_DELAY = 1.0
+CARRIER_DELAY = 0.75
 RECOVERY = {"TRUNKLINE_RECOVERY_GRACE": "1.5", "TRUNKLINE_RECOVERY_INTERVAL": "0.5"}
 LEASE = {"TRUNKLINE_LEASE": "2"}
 
@@ -86,7 +86,8 @@ class Deployment:
     def environment(self, **extra: str) -> dict[str, str]:
         return live_environment(self.database_url, self.sandbox.url, self.secret_key, **extra)
 
-    async def start(self, **extra: str) -> Server:
+    async def start(self, workers: int | None = None, **extra: str) -> Server:
+        self.workers = workers or self.workers
         self.server = await start_server(self.environment(**extra), self.tmp_path, workers=self.workers)
         return self.server
 
@@ -300,7 +301,7 @@ async def recovered(running: Deployment) -> None:
         statuses = await running.rows("SELECT status FROM phone_number WHERE status IN ('PROVISIONING', 'RELEASING')")
         return not statuses
 
-    await running.start(**RECOVERY, **LEASE)
+    await running.start(workers=RESTARTED_WORKERS, **RECOVERY, **LEASE)
     await wait_until(nothing_in_flight, seconds=30, what="recovery to finish the interrupted operation")
 
     # The slot is freed before the account's rows are tidied; give that a moment, then check exactly.
@@ -315,7 +316,7 @@ async def recovered(running: Deployment) -> None:
 async def test_import_killed_while_a_twilio_flow_step_is_in_flight_is_undone_by_recovery_after_restart(
     deployment, method, path, action
 ):
-    async with deployment(phone_number_limit=5, workers=RESTARTED_WORKERS, **LEASE) as running:
+    async with deployment(phone_number_limit=5, workers=1, **LEASE) as running:
         # given
         async with running.client() as http:
             agent_id = (await graphql(http, CREATE_AGENT, {"input": {"name": "Receptionist"}}))["createAgent"]["agent"]["id"]
@@ -353,7 +354,7 @@ async def test_import_killed_while_a_twilio_flow_step_is_in_flight_is_undone_by_
 
 
 async def test_delete_killed_while_tearing_down_the_twilio_trunk_is_finished_by_recovery_after_restart(deployment):
-    async with deployment(phone_number_limit=5, workers=RESTARTED_WORKERS, **LEASE) as running:
+    async with deployment(phone_number_limit=5, workers=1, **LEASE) as running:
         # given
         before = await running.sandbox.carriers()
         async with running.client() as http:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from fnmatch import fnmatchcase
 
 import httpx
 import pytest
@@ -25,9 +26,20 @@ from tests.conftest import Tenant, app_settings
 from tests.factories import add_agent
 from tests.graphql_documents import DEMO_ACCOUNT_SID, DEMO_CREDENTIALS, DEMO_DIDS, IMPORT_PHONE_NUMBER, byoc_trunk, import_result
 from tests.sandbox_snapshot import carrier_state, holdings_of, what_exists
+from tests.server_processes import wait_until
 
 NOW = timedelta(0)
 LATE = 1.0  # the carrier acts this long after the request, after the client (0.5 s) gave up
+
+
+async def carried_out(sandbox, method: str, path_glob: str) -> None:
+    """Wait until the carrier has acted on every late call to `path_glob` (its answer sent, or dropped)."""
+
+    async def acted() -> bool:
+        calls = [e for e in sandbox.requests if e["method"] == method and fnmatchcase(e["path"], path_glob)]
+        return bool(calls) and all(e["status"] is not None or e.get("dropped") for e in calls)
+
+    await wait_until(acted, seconds=LATE + 10, what=f"the carrier to act on {method} {path_glob}", pause=0.02)
 UPDATE = """
 mutation ($input: UpdatePhoneNumberInput!) {
   updatePhoneNumber(input: $input) {
@@ -75,7 +87,7 @@ async def test_a_late_livekit_trunk_is_undone_without_touching_the_trunk_a_later
     app.state.sandbox.faults.add("POST", "/twirp/livekit.SIP/CreateSIPOutboundTrunk", delay=LATE, times=1)
     first = await import_number(tenant, e164=BYOC_NUMBERS[0], source="BYOC", trunkId=trunk_id)
     assert (first["__typename"], first["code"]) == ("ProviderError", "PROVIDER_TIMEOUT")
-    await asyncio.sleep(LATE + 0.3)
+    await carried_out(app.state.sandbox, "POST", "/twirp/livekit.SIP/CreateSIPOutboundTrunk")
     # and a second import on the same trunk makes the trunk's outbound side again, under the same trunk
     second = await import_number(tenant, e164=BYOC_NUMBERS[1], source="BYOC", trunkId=trunk_id)
     assert second["__typename"] == "ImportPhoneNumberSuccess", second
@@ -97,7 +109,7 @@ async def test_a_late_twilio_trunk_is_undone_without_touching_the_trunk_a_later_
     app.state.sandbox.faults.add("POST", "/v1/Trunks", delay=LATE, times=1)
     first = await import_number(tenant, e164=DEMO_DIDS[0], source="TWILIO", twilio=DEMO_CREDENTIALS)
     assert (first["__typename"], first["code"]) == ("ProviderError", "PROVIDER_TIMEOUT")
-    await asyncio.sleep(LATE + 0.3)
+    await carried_out(app.state.sandbox, "POST", "/v1/Trunks")
     second = await import_number(tenant, e164=DEMO_DIDS[1], source="TWILIO", twilio=DEMO_CREDENTIALS)
     assert second["__typename"] == "ImportPhoneNumberSuccess", second
     assert len(account.trunks) == 2
@@ -125,7 +137,7 @@ async def test_an_import_left_for_recovery_comes_off_the_trunk_that_a_later_impo
     # and a second number joins that trunk meanwhile
     second = await import_number(tenant, e164=DEMO_DIDS[1], source="TWILIO", twilio=DEMO_CREDENTIALS)
     assert second["__typename"] == "ImportPhoneNumberSuccess", second
-    await asyncio.sleep(LATE + 0.3)
+    await carried_out(app.state.sandbox, "POST", "/v1/Trunks/*/PhoneNumbers")
 
     assert await recover_interrupted(app.state.services, NOW) == 1
 
@@ -178,7 +190,7 @@ async def test_a_bind_whose_answer_is_lost_leaves_no_dispatch_rule_after_recover
     app.state.sandbox.faults.add("POST", "/twirp/livekit.SIP/CreateSIPDispatchRule", delay=LATE, times=1)
     bound = (await tenant.graphql(UPDATE, {"input": {"id": number_id, "agentId": agent.id}}))["data"]["updatePhoneNumber"]
     assert (bound["__typename"], bound["code"]) == ("ProviderError", "PROVIDER_TIMEOUT")
-    await asyncio.sleep(LATE + 0.3)
+    await carried_out(app.state.sandbox, "POST", "/twirp/livekit.SIP/CreateSIPDispatchRule")
     assert len(livekit.dispatch_rules) == 1  # made after all, and recorded nowhere but the journal
     number = await PhoneNumber.get(id=number_id)
     assert (number.agent_id, number.livekit_dispatch_rule_id) == (None, None)
@@ -207,7 +219,7 @@ async def test_a_bind_interrupted_on_an_active_number_keeps_the_rule_its_row_rec
     app.state.sandbox.faults.add("POST", "/twirp/livekit.SIP/UpdateSIPDispatchRule", delay=LATE, times=4)
     rebound = (await tenant.graphql(UPDATE, {"input": {"id": number_id, "agentId": second.id}}))["data"]["updatePhoneNumber"]
     assert rebound["__typename"] == "ProviderError", rebound
-    await asyncio.sleep(LATE + 0.3)
+    await carried_out(app.state.sandbox, "POST", "/twirp/livekit.SIP/UpdateSIPDispatchRule")
     (rule,) = livekit.dispatch_rules.values()
     assert [a.agent_name for a in rule.room_config.agents] == [second.id]  # LiveKit acted after all
 
