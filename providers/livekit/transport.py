@@ -9,8 +9,10 @@ back off on the retry policy alone.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -57,6 +59,32 @@ class _BadAnswer(Exception):
     """A 200 answer whose body could not be read as the expected message."""
 
 
+class AdminToken:
+    """The `sip.admin` token our own Twirp requests carry: signed once and reused for half its life, where
+    signing one per request cost about a third of a millisecond of CPU per carrier call."""
+
+    LIFETIME = 600.0  # seconds
+    RENEW_AFTER = LIFETIME / 2  # a reused token has at least five minutes left
+
+    def __init__(self, api_key: str, api_secret: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self._key, self._secret, self._clock = api_key, api_secret, clock
+        self._token: str | None = None
+        self._signed_at = 0.0
+
+    def get(self) -> str:
+        now = self._clock()
+        if self._token is None or now - self._signed_at >= self.RENEW_AFTER:
+            self._token = (
+                api.AccessToken(self._key, self._secret)
+                .with_ttl(datetime.timedelta(seconds=self.LIFETIME))
+                .with_grants(api.VideoGrants())
+                .with_sip_grants(api.SIPGrants(admin=True))
+                .to_jwt()
+            )
+            self._signed_at = now
+        return self._token
+
+
 def http_base(url: str) -> str:
     """The Twirp base for a project URL: ws→http, wss→https, path prefix kept."""
     parsed = urlparse(url)
@@ -89,6 +117,7 @@ class TwirpTransport:
         self.base = http_base(url)
         self.key = api_key
         self._secret = api_secret
+        self._token = AdminToken(api_key, api_secret)
         self.session = session
         self._owns_session = session is None
         self._api: api.LiveKitAPI | None = None
@@ -181,14 +210,8 @@ class TwirpTransport:
     async def _post(self, service: str, method: str, payload: bytes, content_type: str, request_id: str) -> bytes:
         if self.session is None or self._api is None:
             raise RuntimeError("LiveKitGateway.start() must be awaited before making calls")
-        token = (
-            api.AccessToken(self.key, self._secret)
-            .with_grants(api.VideoGrants())
-            .with_sip_grants(api.SIPGrants(admin=True))
-            .to_jwt()
-        )
         headers = {
-            "Authorization": f"Bearer {token}",
+            "Authorization": f"Bearer {self._token.get()}",
             "Content-Type": content_type,
             "User-Agent": USER_AGENT,
             REQUEST_ID_HEADER: request_id,
