@@ -341,6 +341,7 @@ class Options:
     fault_rate: float
     kill_every: float
     database_url: str
+    keep_logs: bool = False
 
 
 @dataclass
@@ -503,11 +504,14 @@ def _options(argv: list[str] | None) -> Options:
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_SERVER,
                         help="PostgreSQL server to create the soak's database on (default TRUNKLINE_TEST_POSTGRES_URL "
                              "or postgres://postgres@127.0.0.1:5432/test)")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the server, sandbox and answer logs when it passes too")
     args = parser.parse_args(argv)
     seconds = args.seconds if args.seconds is not None else 60.0 * (args.minutes if args.minutes is not None else 10.0)
     if seconds <= 0 or args.workers < 1 or args.clients < 1 or not 0 <= args.fault_rate < 1 or args.kill_every <= 0:
         parser.error("durations and counts must be positive, and --fault-rate in [0, 1)")
-    return Options(seconds, args.seed, args.workers, args.clients, args.fault_rate, args.kill_every, args.database_url)
+    return Options(
+        seconds, args.seed, args.workers, args.clients, args.fault_rate, args.kill_every, args.database_url, args.keep_logs
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -521,8 +525,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # the soak itself failed: say how, and keep the logs
         traceback.print_exc()
     if status == 0:
-        shutil.rmtree(log_dir, ignore_errors=True)
-        print("soak: passed")
+        if options.keep_logs:
+            print(f"soak: passed; server, sandbox and answer logs in {log_dir}")
+        else:
+            shutil.rmtree(log_dir, ignore_errors=True)
+            print("soak: passed")
     else:
         print(f"soak: {'FAILED' if status == 1 else 'could not run'}; server and sandbox logs in {log_dir}")
     return status
