@@ -20,11 +20,13 @@ from twilio.rest import Client
 
 from app.settings import Settings
 from models import CarrierStep, PhoneNumber, SipTrunk
+from models.enums import PhoneNumberStatus
 from tests.conftest import SECRET_KEY, app_settings
 from tests.factories import add_agent
 from tests.graphql_documents import (
     CHECK_PHONE_NUMBER,
     CREATE_SIP_TRUNK,
+    DELETE_PHONE_NUMBER,
     DEMO_ACCOUNT_SID,
     DEMO_AUTH_TOKEN,
     DEMO_CREDENTIALS,
@@ -34,6 +36,7 @@ from tests.graphql_documents import (
     import_result,
     sandbox_state,
 )
+from tests.server_processes import wait_until
 from tests.test_cli import TRUNKLINE
 
 LIVEKIT_KEY, LIVEKIT_SECRET = "devkey", "secret"  # the demo seed's LiveKit project
@@ -179,6 +182,33 @@ async def two_dids(app, tenant):
     first = await import_number(tenant, e164=DEMO_DIDS[0], source="TWILIO", twilio=DEMO_CREDENTIALS, agentId=agent.id)
     second = await import_number(tenant, e164=DEMO_DIDS[1], source="TWILIO", twilio=DEMO_CREDENTIALS)
     return first["id"], second["id"]
+
+
+async def test_a_number_deleted_while_its_check_waits_for_the_trunk_is_not_reported_broken(app, tenant, two_dids):
+    """A delete marks the number RELEASING before it waits for the number's lease; the delete of the trunk's
+    other number may meanwhile take the trunk's sides down. The check then answers that the number is being
+    released, where it reported (and with `repair`, rebuilt) a trunk gone."""
+    first, _ = two_dids
+    trunk = await twilio_trunk(first)
+    async with app.state.services.leases.trunk(trunk.id):  # the other number's delete, at the trunk
+        checking = asyncio.create_task(check(tenant, first, repair=True))
+
+        async def checking_waits() -> bool:  # the check holds the number's lease, and waits for the trunk's
+            return bool(await PhoneNumber.filter(id=first).first().values_list("lease_token", flat=True))
+
+        await wait_until(checking_waits, seconds=10, what="the check to take the number's lease")
+        deleting = asyncio.create_task(tenant.graphql(DELETE_PHONE_NUMBER, {"id": first}))
+
+        async def releasing() -> bool:
+            return (await PhoneNumber.get(id=first)).status == PhoneNumberStatus.RELEASING
+
+        await wait_until(releasing, seconds=10, what="the delete to mark the number RELEASING")
+
+    checked = await checking
+    assert checked["__typename"] == "ProviderError", checked
+    assert "RELEASING" in checked["message"] and checked["retryable"] is True
+    assert (await deleting)["data"]["deletePhoneNumber"]["__typename"] == "DeletePhoneNumberSuccess"
+    assert not await CarrierStep.filter(owner_id=first).exists()
 
 
 @pytest.mark.parametrize("drift", DRIFTS, ids=list(DRIFTS))

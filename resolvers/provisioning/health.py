@@ -102,6 +102,7 @@ async def check_number(number_id: str, services: Services, *, repair: bool, wait
         async with journal.all_or_nothing(leaving=False):
             if number.trunk_id:
                 async with services.leases.trunk(number.trunk_id, wait=wait) as trunk:
+                    await _still_active(number.id)
                     problems = await Examination(number, trunk, journal, repair).run()
             else:
                 problems = await Examination(number, None, journal, repair).run()
@@ -110,6 +111,15 @@ async def check_number(number_id: str, services: Services, *, repair: bool, wait
     for problem in problems:
         CARRIER_PROBLEMS.labels(problem.code.value, str(problem.repaired).lower()).inc()
     return check
+
+
+async def _still_active(number_id: str) -> None:
+    """A delete marks the number RELEASING before it waits for the number's lease, and then no longer counts it
+    on its trunk: the delete of the trunk's last other number may have taken the trunk's sides down while
+    this check waited for the trunk's lease. Such a number is being deleted, not broken (nor to be rebuilt)."""
+    status = await PhoneNumber.filter(id=number_id).first().values_list("status", flat=True)
+    if status != PhoneNumberStatus.ACTIVE:
+        raise NotActive(PhoneNumberStatus(status) if status else None)
 
 
 async def _record_health(number: PhoneNumber, problems: list[Problem]) -> PhoneNumber:
