@@ -4,7 +4,9 @@ With several workers, `trunkline serve` points PROMETHEUS_MULTIPROC_DIR at a fre
 they start, so each worker's counts go to files there and any worker answers the sum of all of them.
 That variable must be set before prometheus_client is first imported, which is why it is done in the
 parent process (app/metrics_directory.py), before it loads the application its workers are forked with.
-A dead worker's files stay: its counts happened, and totals must never drop; there is no per-process gauge to clean up (phone numbers are counted in the database at each scrape). Labels are bounded: operations are schema fields or "other", outcomes fixed sets.
+A dead worker's files stay: its counts happened, and totals must never drop; there is no per-process
+gauge to clean up (phone numbers are counted in the database at each scrape). Labels are bounded:
+operations are schema fields or "other", outcomes fixed sets.
 """
 
 from __future__ import annotations

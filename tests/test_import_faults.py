@@ -4,6 +4,7 @@ and the same import succeeding once the carrier is well again."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -285,6 +286,28 @@ class TestProviderTimeout:
         world.sandbox.faults.clear()
         retried = await world.import_number(input)
         assert retried["__typename"] == "ImportPhoneNumberSuccess", retried
+
+
+class TestCarrierRetryBase:
+    """TRUNKLINE_CARRIER_RETRY_BASE: the first repeat of a failed carrier call waits between half of it and all of it."""
+
+    BASE = 0.8
+
+    @pytest.fixture
+    def settings(self, settings):
+        return dataclasses.replace(settings, carrier_retry_base=self.BASE)
+
+    async def test_the_first_repeat_of_a_failed_call_waits_at_least_half_the_base(self, world: World):
+        input = await twilio_first_did(world)
+        method, path = LOOKUP_NUMBERS
+        world.sandbox.faults.add(method, path, status=503, times=1)
+
+        started = time.monotonic()
+        result = await world.import_number(input)
+
+        assert result["__typename"] == "ImportPhoneNumberSuccess", result
+        assert statuses_of(world.sandbox, method, path) == [503, 200]
+        assert time.monotonic() - started >= self.BASE / 2
 
 
 async def test_steps_whose_journal_rows_cannot_be_written_are_never_sent(world: World):

@@ -9,6 +9,7 @@ def test_defaults_are_sqlite_and_sandbox_carriers():
     settings = Settings.from_env({})
     assert settings.database_url == "sqlite://./trunkline.sqlite3"
     assert (settings.providers, settings.phone_number_limit, settings.introspection) == ("sandbox", 100, True)
+    assert (settings.provider_timeout, settings.carrier_retry_base) == (10.0, 0.25)
 
 
 @pytest.mark.parametrize(
@@ -21,9 +22,13 @@ def test_defaults_are_sqlite_and_sandbox_carriers():
         ({"TRUNKLINE_DATABASE_URL": "mysql://db/x"}, "TRUNKLINE_DATABASE_URL must be a sqlite://PATH or postgres://"),
         ({"TWILIO_API_BASE_URL": "api.twilio.com"}, "TWILIO_API_BASE_URL must be an http:// or https:// url"),
         ({"TRUNKLINE_PROVIDER_TIMEOUT": "-1"}, "TRUNKLINE_PROVIDER_TIMEOUT must be a number of seconds above 0"),
+        ({"TRUNKLINE_CARRIER_RETRY_BASE": "soon"}, "TRUNKLINE_CARRIER_RETRY_BASE must be a number of seconds above 0"),
         ({"TRUNKLINE_PROVIDERS": "live"}, "TRUNKLINE_PROVIDERS=live needs TRUNKLINE_SECRET_KEY, LIVEKIT_URL"),
     ],
-    ids=["limit-text", "limit-zero", "providers", "introspection", "database-scheme", "twilio-url", "timeout", "live-missing"],
+    ids=[
+        "limit-text", "limit-zero", "providers", "introspection", "database-scheme", "twilio-url", "timeout", "retry-base",
+        "live-missing",
+    ],
 )
 def test_bad_value_is_refused_with_a_message_naming_the_variable(environ, message):
     with pytest.raises(SettingsError) as refused:

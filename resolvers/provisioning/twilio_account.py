@@ -112,15 +112,15 @@ async def link_to_shared_trunk(
     row between our read and our write; the foreign keys refuse, and we look again."""
     for _ in range(5):
         account = await remember_account(number.workspace_id, credentials, services, proved_at)
-        trunk = await SipTrunk.get_or_none(twilio_account_id=account.id)
-        if trunk is None:
-            account = await link_account(number, credentials, services, proved_at)
-            trunk = await shared_trunk_for(account)
-            if trunk is None:
-                continue
         try:
+            trunk = await SipTrunk.get_or_none(twilio_account_id=account.id)
+            if trunk is None:
+                await PhoneNumber.filter(id=number.id).update(twilio_account_id=account.id)
+                trunk = await shared_trunk_for(account)
+                if trunk is None:
+                    continue
             await PhoneNumber.filter(id=number.id).update(twilio_account_id=account.id, trunk_id=trunk.id, **columns)
-        except IntegrityError:
+        except IntegrityError:  # the account or the trunk row was removed between our read and our write
             continue
         number.twilio_account_id, number.trunk_id = account.id, trunk.id
         return account, trunk
