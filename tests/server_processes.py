@@ -11,7 +11,6 @@ import pathlib
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,9 +21,10 @@ import httpx
 from cryptography.fernet import Fernet
 
 from providers.sandbox.server import DEMO_STATE
+from tests import launcher
+from tests.launcher import TRUNKLINE
 from tests.sandbox_snapshot import comparable_carriers
 
-TRUNKLINE = str(pathlib.Path(sys.executable).with_name("trunkline"))
 _DEMO = json.loads(DEMO_STATE.read_text())
 PLATFORM_ACCOUNT = next(a for a in _DEMO["twilio"]["accounts"] if a.get("platform"))
 CARRIER_VARIABLES = ("TRUNKLINE_", "LIVEKIT_", "TWILIO_")
@@ -44,13 +44,7 @@ def free_port() -> int:
 
 
 def run_trunkline(*args: str, database_url: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [TRUNKLINE, *args],
-        env=clean_environment(TRUNKLINE_DATABASE_URL=database_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return launcher.run([TRUNKLINE, *args], env=clean_environment(TRUNKLINE_DATABASE_URL=database_url))
 
 
 def migrate(database_url: str) -> subprocess.CompletedProcess:
@@ -84,7 +78,7 @@ async def wait_until(condition: Callable[[], Awaitable[Any]], *, seconds: float,
 class Process:
     """A process started in its own session, so that one signal reaches it and every child it forks."""
 
-    popen: subprocess.Popen
+    popen: subprocess.Popen | launcher.Launched
     log_path: pathlib.Path
 
     def log(self) -> str:
@@ -110,7 +104,7 @@ class Process:
 
 def start_process(args: list[str], env: dict[str, str], log_path: pathlib.Path) -> Process:
     with log_path.open("ab") as log:
-        popen = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        popen = launcher.popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     return Process(popen, log_path)
 
 

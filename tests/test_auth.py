@@ -1,12 +1,12 @@
 """API keys: every operation needs a valid key; anything else is the contract's HTTP 401."""
 
 import os
-import subprocess
 import sys
 
 import pytest
 
 from resolvers.api_keys import KEY_PATTERN
+from tests import launcher
 
 WORKSPACE_QUERY = "{ workspace { id name } }"
 UNAUTHENTICATED_CODE = {"code": "UNAUTHENTICATED"}
@@ -61,12 +61,9 @@ async def test_key_revoked_through_the_cli_stops_working_at_once(client, tenant,
     assert (await client.post("/graphql", json={"query": WORKSPACE_QUERY}, headers=tenant.headers)).status_code == 200
 
     # when
-    revoked = subprocess.run(
+    revoked = launcher.run(
         [sys.executable, "-m", "app.cli", "apikey", "revoke", tenant.key_id],
         env={**os.environ, "TRUNKLINE_DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
 
     # then

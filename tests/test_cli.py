@@ -16,9 +16,10 @@ import pytest
 
 from app.db import migrate
 from models import migrations
+from tests import launcher
 from tests.conftest import BACKENDS, POSTGRES_URL, SECRET_KEY, create_postgres_database, drop_postgres_database
+from tests.launcher import TRUNKLINE
 
-TRUNKLINE = str(pathlib.Path(sys.executable).with_name("trunkline"))
 WORKSPACE_ID = re.compile(r"ws_[0-9A-HJKMNP-TV-Z]{26}")
 KEY = re.compile(r"sk_[A-Za-z0-9_-]{43}")
 KEY_ID = re.compile(r"key_[0-9A-HJKMNP-TV-Z]{26}")
@@ -29,7 +30,7 @@ def trunkline(*args: str, database_url: str | None = None, cwd=None, **variables
     if database_url:
         env["TRUNKLINE_DATABASE_URL"] = database_url
     env.update(variables)
-    return subprocess.run([TRUNKLINE, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+    return launcher.run([TRUNKLINE, *args], env=env, cwd=cwd)
 
 
 def post_graphql(base: str, query: str, key: str) -> dict:
@@ -99,7 +100,7 @@ def free_port() -> int:
 def start_server(cwd: pathlib.Path, port: int, *args: str, **variables: str) -> tuple[subprocess.Popen, str]:
     """`trunkline serve` (on the embedded defaults unless told); returns the process and what it printed until ready."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRUNKLINE_")} | variables
-    process = subprocess.Popen(
+    process = launcher.popen(
         [TRUNKLINE, "serve", "--port", str(port), *args],
         cwd=cwd,
         env=env,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 
 import aiohttp
 import httpx
@@ -21,6 +20,7 @@ from twilio.rest import Client
 from app.settings import Settings
 from models import CarrierStep, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberStatus
+from tests import launcher
 from tests.conftest import SECRET_KEY, app_settings
 from tests.factories import add_agent
 from tests.graphql_documents import (
@@ -442,9 +442,7 @@ async def doctor(app, database_url: str, *args: str) -> tuple[int, str, str]:
         "TRUNKLINE_DATABASE_URL": database_url, "TRUNKLINE_SECRET_KEY": SECRET_KEY,
         "TRUNKLINE_SANDBOX_URL": app.state.sandbox.url,
     }
-    done = await asyncio.to_thread(
-        subprocess.run, [TRUNKLINE, "doctor", *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    done = await asyncio.to_thread(launcher.run, [TRUNKLINE, "doctor", *args], env=env)
     return done.returncode, done.stdout, done.stderr
 
 

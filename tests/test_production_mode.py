@@ -14,6 +14,7 @@ from graphql import get_introspection_query
 
 from app.main import create_app
 from app.settings import Settings, SettingsError
+from tests import launcher
 from tests.conftest import POSTGRES_URL, create_postgres_database, drop_postgres_database
 from tests.server_processes import (
     TRUNKLINE,
@@ -33,9 +34,7 @@ POSTGRES = {"TRUNKLINE_DATABASE_URL": "postgres://trunkline@127.0.0.1:1/trunklin
 
 
 def start(**environment: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [TRUNKLINE, "serve", "--port", "1"], env=clean_environment(**environment), capture_output=True, text=True, timeout=60
-    )
+    return launcher.run([TRUNKLINE, "serve", "--port", "1"], env=clean_environment(**environment))
 
 
 @pytest.mark.parametrize(
