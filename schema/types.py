@@ -72,15 +72,14 @@ class PhoneNumber(Node):
     agent_id: strawberry.ID | None = strawberry.field(description="The agent answering calls (agent_…); null when unbound.")
     livekit_phone_number_id: str | None = strawberry.field(description="LiveKit's PN_… id; source LIVEKIT only.")
 
+    # Plain functions that may return an awaitable: a row read ahead (a page's) is answered at once.
     @strawberry.field(description="The trunk carrying the number, if any.")
-    async def trunk(self, info: Info[Context, None]) -> SipTrunk | None:
-        row = await info.context.loaders.trunk.load(self.trunk_id) if self.trunk_id else None
-        return SipTrunk.from_row(row) if row else None
+    def trunk(self, info: Info[Context, None]) -> SipTrunk | None:
+        return info.context.loaders.trunk.shown(self.trunk_id, SipTrunk.from_row) if self.trunk_id else None
 
     @strawberry.field(description="The agent answering calls, if bound.")
-    async def agent(self, info: Info[Context, None]) -> Agent | None:
-        row = await info.context.loaders.agent.load(self.agent_id) if self.agent_id else None
-        return Agent.from_row(row) if row else None
+    def agent(self, info: Info[Context, None]) -> Agent | None:
+        return info.context.loaders.agent.shown(self.agent_id, Agent.from_row) if self.agent_id else None
 
     @classmethod
     def from_row(cls, row: models.PhoneNumber) -> PhoneNumber:

@@ -212,3 +212,29 @@ async def test_create_agent_returns_it_and_lists_it(tenant):
     }
     assert too_long["fieldErrors"][0]["code"] == "TOO_LONG"
     assert (await tenant.graphql(AGENTS))["data"]["agents"] == [created["agent"]]
+
+
+PAGE_THROUGH_FRAGMENTS = """
+query ($first: Int) { phoneNumbers(first: $first) { edges { node { ...Routing } } } }
+fragment Routing on PhoneNumber { e164 ... on PhoneNumber { agent { name } } trunk { name } }"""
+
+
+async def test_a_page_reads_its_agents_and_trunks_in_one_statement_each_whatever_its_size(tenant, caplog):
+    """Each number's own agent and trunk, selected through fragments, from the same statements for a page of
+    3 as for a page of 12 (Tortoise's db_client logger shows every statement sent)."""
+    for n in range(12):
+        agent, trunk = await add_agent(tenant.workspace, f"Agent {n}"), await add_sip_trunk(tenant.workspace, f"Trunk {n}")
+        await add_phone_number(tenant.workspace, f"+1202555{n:04d}", agent=agent, trunk=trunk if n % 3 else None)
+
+    statements = {}
+    for first in (3, 12):
+        caplog.clear()
+        with caplog.at_level("DEBUG", logger="tortoise.db_client"):
+            edges = (await tenant.graphql(PAGE_THROUGH_FRAGMENTS, {"first": first}))["data"]["phoneNumbers"]["edges"]
+        statements[first] = len(caplog.records)
+        assert [e["node"] for e in edges] == [
+            {"e164": f"+1202555{n:04d}", "agent": {"name": f"Agent {n}"}, "trunk": {"name": f"Trunk {n}"} if n % 3 else None}
+            for n in range(first)
+        ]
+
+    assert statements[3] == statements[12] > 0, statements
