@@ -24,7 +24,7 @@ class RowLoader(Generic[M]):
     def __init__(self, model: type[M], workspace_id: str) -> None:
         self._model, self._workspace_id = model, workspace_id
         self._read: dict[str, M | None] = {}
-        self._batched: DataLoader[str, M | None] = DataLoader(load_fn=self._fetch)
+        self._batched: DataLoader[str, M | None] | None = None  # made on first use: most requests need none
 
     async def _fetch(self, ids: Sequence[str]) -> list[M | None]:
         rows = await self._model.filter(workspace_id=self._workspace_id, id__in=list(ids))
@@ -48,6 +48,8 @@ class RowLoader(Generic[M]):
         return self._shown_later(row_id, show)
 
     async def _shown_later(self, row_id: str, show: Callable[[M], T]) -> T | None:
+        if self._batched is None:
+            self._batched = DataLoader(load_fn=self._fetch)
         row = await self._batched.load(row_id)
         return None if row is None else show(row)
 
