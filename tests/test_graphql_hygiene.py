@@ -1,8 +1,12 @@
 """GraphQL hygiene: GraphiQL, limits, masking of crashes only, no mutations over GET, no batching."""
 
+import secrets
+
 import pytest
 from graphql import get_introspection_query
+from graphql.validation import OverlappingFieldsCanBeMergedRule
 
+from schema.documents import MAX_FIELDS
 from schema.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 
 
@@ -58,6 +62,29 @@ async def test_too_deep_queries_are_refused(tenant):
     query = "{ " + "phoneNumbers { edges { node { " * (depth // 3 + 1) + "id" + " } } }" * (depth // 3 + 1) + " }"
     body = await tenant.graphql(query)
     assert body["errors"][0]["message"].endswith(f"exceeds maximum operation depth of {MAX_DEPTH}")
+
+
+async def test_a_document_selecting_too_many_fields_is_refused_before_the_costly_rules_run(tenant, monkeypatch):
+    """One field repeated within the token limit: the rule that merges fields of one name compares them in
+    pairs, so the fields are counted first and that rule never sees the document (its uses are counted)."""
+    merged = []
+    enter_selection_set = OverlappingFieldsCanBeMergedRule.enter_selection_set
+    monkeypatch.setattr(
+        OverlappingFieldsCanBeMergedRule, "enter_selection_set",
+        lambda rule, node, *rest: merged.append(node) or enter_selection_set(rule, node, *rest),
+    )  # fmt: skip
+
+    named = f"query AtLimit{secrets.token_hex(4)}"  # a document of its own: validated, not found in the cache
+    at_limit = await tenant.graphql(named + " { " + "__typename " * MAX_FIELDS + "}")
+    checked = len(merged)
+    past_limit = await tenant.graphql("{ " + "__typename " * (MAX_TOKENS - 2) + "}")
+
+    assert at_limit == {"data": {"__typename": "Query"}} and checked > 0
+    assert past_limit["data"] is None
+    [error] = past_limit["errors"]
+    assert error["message"] == f"The document selects more than {MAX_FIELDS} fields; at most {MAX_FIELDS} are allowed."
+    assert error["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
+    assert len(merged) == checked
 
 
 async def test_oversized_documents_are_refused(tenant):
