@@ -92,6 +92,8 @@ def _run_command(
     sys.stderr.flush()
     os.dup2(stdout, 1)
     os.dup2(stderr, 2)
+    for received in {stdout, stderr} - {1, 2}:  # the copies multiprocessing handed over: only 1 and 2 stay
+        os.close(received)
     sys.argv = [TRUNKLINE, *argv]
     atexit._clear()  # the fork server's own; what the command registers runs when it ends
     try:
