@@ -94,7 +94,7 @@ def peak_rss_mb(pid: int) -> float:
 
 
 async def start(args: list[str], env: dict[str, str], log: pathlib.Path, health: str) -> Process:
-    process = start_process(args, env, log)
+    process = start_process(args, env, log, fresh=True)
     try:
         await wait_for_http(process, health, seconds=60)
     except BaseException:

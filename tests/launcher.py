@@ -161,10 +161,6 @@ def launch(
 
 def popen(args: Sequence[str], *, env: Mapping[str, str], cwd=None, stdout=None, stderr=None, text: bool = False, start_new_session: bool = False):
     """subprocess.Popen for a trunkline command (stdout a file, or PIPE; stderr the same, or STDOUT)."""
-    if command_arguments(args) is None:
-        return subprocess.Popen(
-            args, env=env, cwd=cwd, stdout=stdout, stderr=stderr, text=text, start_new_session=start_new_session
-        )
     pipe = None
     if stdout == subprocess.PIPE:
         read_end, write_end = os.pipe()
@@ -185,8 +181,6 @@ def popen(args: Sequence[str], *, env: Mapping[str, str], cwd=None, stdout=None,
 def run(args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd=None, timeout: float = 60) -> subprocess.CompletedProcess:
     """subprocess.run(args, capture_output=True, text=True) for a trunkline command."""
     env = os.environ if env is None else env
-    if command_arguments(args) is None:
-        return subprocess.run(args, check=False, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         launched = launch(args, env=env, stdout=out.fileno(), stderr=err.fileno(), cwd=cwd)
         try:

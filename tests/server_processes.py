@@ -102,9 +102,12 @@ class Process:
         self.kill()
 
 
-def start_process(args: list[str], env: dict[str, str], log_path: pathlib.Path) -> Process:
+def start_process(args: list[str], env: dict[str, str], log_path: pathlib.Path, *, fresh: bool = False) -> Process:
+    """A trunkline command forked by tests/launcher.py; `fresh`: a new interpreter, for any program (the
+    benchmark measures what a deployed process loads and sends)."""
     with log_path.open("ab") as log:
-        popen = launcher.popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        start = subprocess.Popen if fresh else launcher.popen
+        popen = start(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     return Process(popen, log_path)
 
 

@@ -19,6 +19,7 @@ from models import migrations
 from tests import launcher
 from tests.conftest import BACKENDS, POSTGRES_URL, SECRET_KEY, create_postgres_database, drop_postgres_database
 from tests.launcher import TRUNKLINE
+from tests.server_processes import free_port
 
 WORKSPACE_ID = re.compile(r"ws_[0-9A-HJKMNP-TV-Z]{26}")
 KEY = re.compile(r"sk_[A-Za-z0-9_-]{43}")
@@ -89,12 +90,6 @@ def test_bad_setting_stops_the_cli_with_a_message(tmp_path):
     result = subprocess.run([TRUNKLINE, "migrate"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "TRUNKLINE_PHONE_NUMBER_LIMIT must be a whole number" in result.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_server(cwd: pathlib.Path, port: int, *args: str, **variables: str) -> tuple[subprocess.Popen, str]:

@@ -21,6 +21,7 @@ from app.settings import Settings
 from models import CarrierStep, PhoneNumber, SipTrunk
 from models.enums import PhoneNumberStatus
 from tests import launcher
+from tests.launcher import TRUNKLINE
 from tests.conftest import SECRET_KEY, app_settings
 from tests.factories import add_agent
 from tests.graphql_documents import (
@@ -37,7 +38,6 @@ from tests.graphql_documents import (
     sandbox_state,
 )
 from tests.server_processes import wait_until
-from tests.test_cli import TRUNKLINE
 
 LIVEKIT_KEY, LIVEKIT_SECRET = "devkey", "secret"  # the demo seed's LiveKit project
 ROTATED_TOKEN = "f00dfacef00dfacef00dfacef00dface"

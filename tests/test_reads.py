@@ -3,6 +3,7 @@
 import pytest
 
 from models.ids import new_id
+from schema.loaders import RowLoader
 from tests.factories import add_agent, add_phone_number, add_sip_trunk
 
 LEGACY_UUID = "3f2b8c1e-9a4d-4e2b-8f6a-1c2d3e4f5a6b"
@@ -219,12 +220,21 @@ query ($first: Int) { phoneNumbers(first: $first) { edges { node { ...Routing } 
 fragment Routing on PhoneNumber { e164 ... on PhoneNumber { agent { name } } trunk { name } }"""
 
 
-async def test_a_page_reads_its_agents_and_trunks_in_one_statement_each_whatever_its_size(tenant, caplog):
+async def test_a_page_reads_its_agents_and_trunks_in_one_statement_each_whatever_its_size(tenant, caplog, monkeypatch):
     """Each number's own agent and trunk, selected through fragments, from the same statements for a page of
-    3 as for a page of 12 (Tortoise's db_client logger shows every statement sent)."""
+    3 as for a page of 12 (Tortoise's db_client logger shows every statement sent), read before the fields
+    ask: none of them waits for a DataLoader batch, as a single number's fields do (those waits are counted)."""
+    batched = []
+    shown_later = RowLoader._shown_later
+    monkeypatch.setattr(
+        RowLoader, "_shown_later", lambda loader, *args: batched.append(args[0]) or shown_later(loader, *args)
+    )
+    numbers = []
     for n in range(12):
         agent, trunk = await add_agent(tenant.workspace, f"Agent {n}"), await add_sip_trunk(tenant.workspace, f"Trunk {n}")
-        await add_phone_number(tenant.workspace, f"+1202555{n:04d}", agent=agent, trunk=trunk if n % 3 else None)
+        numbers.append(
+            await add_phone_number(tenant.workspace, f"+1202555{n:04d}", agent=agent, trunk=trunk if n % 3 else None)
+        )
 
     statements = {}
     for first in (3, 12):
@@ -238,3 +248,7 @@ async def test_a_page_reads_its_agents_and_trunks_in_one_statement_each_whatever
         ]
 
     assert statements[3] == statements[12] > 0, statements
+    assert batched == []
+
+    one = await tenant.graphql("query ($id: ID!) { phoneNumber(id: $id) { agent { name } } }", {"id": numbers[0].id})
+    assert one["data"]["phoneNumber"]["agent"] == {"name": "Agent 0"} and len(batched) == 1
