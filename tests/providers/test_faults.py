@@ -239,7 +239,7 @@ async def test_delay_fault_after_beyond_the_client_timeout_leaves_the_resource(s
     with pytest.raises(asyncio.TimeoutError):
         await create_credential_list(http, sandbox.url, "Outbound", timeout=aiohttp.ClientTimeout(total=0.2))
 
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0  # gave up before the delayed answer
     # The client gave up, yet the carrier had already acted.
     assert credential_lists(sandbox) == ["Outbound"]
 
