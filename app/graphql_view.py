@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.http import GraphQLRequestData
-from strawberry.http.parse_content_type import parse_content_type
 from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -23,7 +22,7 @@ from app.errors import INTERNAL_SERVER_ERROR, METHOD_NOT_ALLOWED, EnvelopeRespon
 from app.graphiql_page import GRAPHIQL_PAGE, content_security_policy
 from app.graphql_request import RequestRefused, decode_body, decode_query_params
 from app.idempotency import idempotently
-from app.media_types import is_request_error, prefers_graphql_response
+from app.media_types import is_request_error, media_type, prefers_graphql_response
 from app.subscriptions import (
     CONNECTION_INIT_TIMEOUT, SUBSCRIPTIONS_OVER_WEBSOCKET, SUBSCRIPTIONS_PER_CONNECTION, TRY_AGAIN_LATER, Connections,
     TransportWSHandler, WebSocketConnection, is_subscription,
@@ -97,12 +96,27 @@ class TrunklineGraphQL(GraphQL):
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self.graphiql_html, headers={"Content-Security-Policy": self.graphiql_csp})
 
+    async def answer(self, request: Request) -> Response:
+        """A POST, the request every client program sends, answered here in straight-line code: Strawberry's
+        view walks its IDE, batch, streaming and multipart branches first, none of which a POST here takes
+        (subscriptions go over WebSocket, batches and uploads are refused), and that walk cost more than
+        running `{ workspace { id } }`. GET (GraphiQL, queries in the URL) and other methods go through
+        the view, with the same hooks."""
+        if request.method != "POST":
+            return await self.run(request)
+        request_adapter = self.request_adapter_class(request)
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, sub_response)
+        request_data = await self.parse_http_body(request_adapter)
+        result = await self.execute_single(request, request_adapter, sub_response, context, None, request_data)
+        return self.create_response(await self.process_result(request, result), sub_response)
+
     async def parse_http_body(self, request_adapter) -> GraphQLRequestData:
         """The request, from GET parameters or a JSON body; RequestRefused says what was expected."""
         if request_adapter.method == "GET":
             data = decode_query_params(request_adapter.query_params)
         else:
-            content_type, _ = parse_content_type(request_adapter.content_type or "")
+            content_type = media_type(request_adapter.content_type)
             if content_type != "application/json":
                 sent = content_type or "no content type"
                 raise RequestRefused(f"Send the request as JSON with Content-Type: application/json, not {sent}.")
@@ -155,7 +169,7 @@ class TrunklineGraphQL(GraphQL):
             response = await idempotently(
                 request,
                 workspace_id,
-                lambda: self.run(request),
+                lambda: self.answer(request),
                 abandoned_after=self.idempotency_abandoned_after,
                 fingerprint_keys=request.app.state.fingerprint_keys,
             )

@@ -61,6 +61,10 @@ def configure_logging(log_format: str | None = None, level: int = logging.INFO, 
         from app.settings import log_format_from_env
 
         log_format = log_format_from_env(os.environ)
+    # No format here prints a record's source line, thread or process name: not looked up for every record
+    # (the logging HOWTO's "Optimization" section).
+    logging._srcfile = None
+    logging.logThreads = logging.logMultiprocessing = False
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter(log_format))
     handler.addFilter(RequestContextFilter())

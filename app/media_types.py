@@ -16,6 +16,11 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 
 
+def media_type(content_type: str | None) -> str:
+    """The media type of a Content-Type value, without its parameters; lower case, as media types compare."""
+    return (content_type or "").partition(";")[0].strip().lower()
+
+
 def prefers_graphql_response(accept: str | None) -> bool:
     """True when the client names application/graphql-response+json at least as highly as JSON.
 

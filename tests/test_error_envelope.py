@@ -169,3 +169,13 @@ async def test_an_answer_echoing_a_lone_surrogate_the_client_sent_is_still_json(
         assert response.status_code == 400, response.text
         assert response.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_the_content_type_is_read_as_media_types_compare_case_and_parameters_aside(client, tenant):
+    """RFC 9110: type and subtype are case-insensitive, and parameters follow a semicolon."""
+    body = b'{"query": "{ workspace { id } }"}'
+    for content_type in ("Application/JSON; charset=UTF-8", " application/json ;charset=utf-8"):
+        response = await client.post("/graphql", content=body, headers={**tenant.headers, "Content-Type": content_type})
+        assert response.json() == {"data": {"workspace": {"id": tenant.workspace.id}}}, content_type
+    refused = await client.post("/graphql", content=body, headers={**tenant.headers, "Content-Type": "application/jsonx"})
+    assert "not application/jsonx" in refused.json()["errors"][0]["message"]
