@@ -8,9 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tortoise import connections
-
-from models import ApiKey, Workspace
+from models import ApiKey, Workspace, statements
 from models.ids import is_valid_id
 
 KEY_PATTERN = re.compile(r"sk_[A-Za-z0-9_-]{43}")
@@ -19,7 +17,7 @@ VISIBLE_PREFIX_LENGTH = 11  # "sk_" and 8 characters: enough to tell keys apart,
 # (a third of a small request's time). Read on every request, never cached, so a revocation acts at once.
 _LIVE_KEY_WORKSPACE = (
     "SELECT w.id, w.name, w.phone_number_limit FROM api_key k JOIN workspace w ON w.id = k.workspace_id "
-    "WHERE k.key_hash = {} AND k.revoked_at IS NULL LIMIT 1"
+    "WHERE k.key_hash = ? AND k.revoked_at IS NULL LIMIT 1"
 )
 
 
@@ -44,14 +42,11 @@ async def workspace_for_key(key: str) -> Workspace | None:
     """The workspace a live key acts for; None for a malformed, unknown or revoked key."""
     if not KEY_PATTERN.fullmatch(key):
         return None
-    connection = connections.get("default")
-    placeholder = "?" if connection.capabilities.dialect == "sqlite" else "$1"
-    _, rows = await connection.execute_query(_LIVE_KEY_WORKSPACE.format(placeholder), [hash_key(key)])
-    if not rows:
+    found = await statements.rows(_LIVE_KEY_WORKSPACE, [hash_key(key)])
+    if not found:
         return None
-    workspace_id, name, limit = rows[0]
     # A partial row (no timestamps): Tortoise saves such an instance only field by field, never whole.
-    return Workspace._init_from_db(id=workspace_id, name=name, phone_number_limit=limit)
+    return Workspace._init_from_db(**found[0])
 
 
 async def revoke_api_key(key: str) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from models import PhoneNumber, PhoneNumberEvent, PhoneNumberEventType
+from models import PhoneNumber, PhoneNumberEvent, PhoneNumberEventType, statements
 
 EVENTS_CHANNEL = "trunkline_phone_number_events"
 
@@ -44,16 +44,15 @@ async def record(kind: PhoneNumberEventType, number: PhoneNumber, connection: Ba
 
 
 async def update_recorded(
-    number_id: str, kind: PhoneNumberEventType = PhoneNumberEventType.UPDATED, *, only_if: dict[str, Any] | None = None,
+    number_id: str, kind: PhoneNumberEventType = PhoneNumberEventType.UPDATED, *, unless: dict[str, Any] | None = None,
     also: Callable[[BaseDBAsyncClient], Awaitable[None]] | None = None, **changes: Any,
 ) -> PhoneNumber | None:
     """Change the number's row and record the event in one transaction; None when no row matched
-    (`only_if`: further conditions on the row, e.g. a status; `also`: more writes for the transaction)."""
+    (`unless`: fields whose value leaves the row alone, e.g. a status; `also`: more writes for the transaction)."""
     async with in_transaction() as connection:
-        changed = await PhoneNumber.filter(id=number_id, **(only_if or {})).using_db(connection).update(**changes)
-        if not changed:
+        number = await statements.update_returning(PhoneNumber, number_id, changes, connection, unless=unless)
+        if number is None:
             return None
-        number = await PhoneNumber.get(id=number_id).using_db(connection)
         await record(kind, number, connection)
         if also is not None:
             await also(connection)

@@ -61,7 +61,7 @@ async def update_phone_number(workspace_id: str, request: UpdateRequest, service
         if request.label is not KEEP:
             # A number being deleted keeps its label; one deleted meanwhile is not found.
             await update_recorded(
-                number.id, only_if={"status__not": PhoneNumberStatus.RELEASING},
+                number.id, unless={"status": PhoneNumberStatus.RELEASING},
                 label=request.label or None, updated_at=datetime.now(UTC),
             )
         return await _as_now(number.id, request.id)

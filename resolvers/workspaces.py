@@ -1,9 +1,10 @@
 """Workspaces: made by operators, each with its own phone-number limit."""
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import DoesNotExist
 
-from models import Workspace
-from models.phone_number import SLOT_HOLDING_STATUSES, PhoneNumber
+from models import Workspace, statements
+from models.phone_number import SLOT_HOLDING_STATUSES
 
 
 async def create_workspace(name: str, phone_number_limit: int) -> Workspace:
@@ -16,12 +17,23 @@ async def locked_workspace(workspace_id: str, connection: BaseDBAsyncClient) -> 
     foreign-key checks of rows that merely name the workspace (KEY SHARE), such as an activation's event; with
     FOR UPDATE, an activation holding its number's row would wait on us while our insert of the same number
     waits on it: a deadlock."""
-    return await Workspace.filter(id=workspace_id).select_for_update(no_key=True).using_db(connection).get()
+    lock = " FOR NO KEY UPDATE" if statements.is_postgres(connection) else ""
+    found = await statements.instances(Workspace, f'SELECT * FROM "workspace" WHERE "id" = ?{lock}', [workspace_id], connection)
+    if not found:
+        raise DoesNotExist(Workspace)
+    return found[0]
 
 
-async def count_slot_holders(workspace_id: str) -> int:
+_COUNT_SLOT_HOLDERS = (
+    'SELECT COUNT(*) AS "count" FROM "phone_number" WHERE "workspace_id" = ? AND "status" IN '
+    f"({', '.join('?' for _ in SLOT_HOLDING_STATUSES)})"
+)
+
+
+async def count_slot_holders(workspace_id: str, connection: BaseDBAsyncClient | None = None) -> int:
     """Numbers that count against the workspace's cap: provisioning, active and releasing."""
-    return await PhoneNumber.filter(workspace_id=workspace_id, status__in=SLOT_HOLDING_STATUSES).count()
+    found = await statements.rows(_COUNT_SLOT_HOLDERS, [workspace_id, *(s.value for s in SLOT_HOLDING_STATUSES)], connection)
+    return found[0]["count"]
 
 
 async def list_workspaces() -> list[Workspace]:

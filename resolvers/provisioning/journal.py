@@ -22,7 +22,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from models import CarrierStep, PhoneNumber, StepState
+from models import CarrierStep, PhoneNumber, StepState, statements
 from providers.errors import ProviderFailure, ProviderTimeout
 from resolvers.provisioning.clients import CarrierClients
 from resolvers.provisioning.leases import LeaseBusy
@@ -178,5 +178,8 @@ class Journal:
         operation on the trunk may already have journalled its own. `connection`: the transaction of the
         change that records what the steps made (an activation), so both commit as one."""
         if self._steps:
-            await CarrierStep.filter(id__in=[row.id for row in self._steps]).using_db(connection).delete()
+            ids = [row.id for row in self._steps]
+            await statements.execute(
+                f'DELETE FROM "carrier_step" WHERE "id" IN ({", ".join("?" for _ in ids)})', ids, connection
+            )
             self._steps.clear()

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from tortoise.expressions import Q
 from tortoise.models import Model
 
-from models import PhoneNumber, SipTrunk
+from models import PhoneNumber, SipTrunk, statements
 
 M = TypeVar("M", bound=Model)
 log = logging.getLogger(__name__)
@@ -73,19 +72,33 @@ async def lease(
         pause = min(pause * 2, 0.25)
     renewing = asyncio.create_task(_renew(model, row_id, token, duration))
     try:
-        yield None if held else await model.get_or_none(id=row_id)
+        yield None if held else await _read(model, row_id)
     finally:
         renewing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renewing
-        await model.filter(id=row_id, lease_token=token).update(lease_token=None, lease_expires_at=None)
+        table = model._meta.db_table
+        await statements.execute(
+            f'UPDATE "{table}" SET "lease_token" = NULL, "lease_expires_at" = NULL WHERE "id" = ? AND "lease_token" = ?',
+            [row_id, token],
+        )
 
 
+# Every import, bind and delete takes and gives up leases: their statements are written out (models/statements.py).
 async def _take(model: type[Model], row_id: str, token: str, duration: timedelta) -> bool:
     now = datetime.now(UTC)
-    free = Q(lease_token=None) | Q(lease_expires_at__lt=now)
-    taken = await model.filter(Q(id=row_id) & free).update(lease_token=token, lease_expires_at=now + duration)
+    expires, lapsed = (statements.db_value(model, "lease_expires_at", at) for at in (now + duration, now))
+    taken = await statements.execute(
+        f'UPDATE "{model._meta.db_table}" SET "lease_token" = ?, "lease_expires_at" = ? '
+        'WHERE "id" = ? AND ("lease_token" IS NULL OR "lease_expires_at" < ?)',
+        [token, expires, row_id, lapsed],
+    )
     return taken == 1
+
+
+async def _read(model: type[M], row_id: str) -> M | None:
+    found = await statements.instances(model, f'SELECT * FROM "{model._meta.db_table}" WHERE "id" = ?', [row_id])
+    return found[0] if found else None
 
 
 async def _renew(model: type[Model], row_id: str, token: str, duration: timedelta) -> None:

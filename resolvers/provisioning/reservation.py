@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models import Agent, PhoneNumber, PhoneNumberEventType, SipTrunk, Workspace
+from models import Agent, PhoneNumber, PhoneNumberEventType, SipTrunk, Workspace, statements
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
-from models.phone_number import SLOT_HOLDING_STATUSES
 from resolvers.events import delete_recorded, update_recorded
 from resolvers.outcomes import ErrorCode, FieldCode, FieldProblem, Invalid, LimitReached
 from resolvers.provisioning.leases import LeaseBusy
 from resolvers.validation import not_found
-from resolvers.workspaces import locked_workspace
+from resolvers.workspaces import count_slot_holders, locked_workspace
 
 if TYPE_CHECKING:
     from resolvers.provisioning.journal import Journal
@@ -25,11 +24,12 @@ async def already_held(workspace_id: str, e164: str, field: str = "e164", *, any
     """ALREADY_EXISTS when any row holds the number; only this workspace learns which row.
 
     anywhere=False looks in this workspace alone, for a caller not yet proved to own the number."""
-    existing = await PhoneNumber.get_or_none(e164=e164)
-    if existing is None or (not anywhere and existing.workspace_id != workspace_id):
+    found = await statements.rows('SELECT "id", "workspace_id" FROM "phone_number" WHERE "e164" = ?', [e164])
+    holder = found[0] if found else None
+    if holder is None or (not anywhere and holder["workspace_id"] != workspace_id):
         return None
-    if existing.workspace_id == workspace_id:
-        message = f"{e164} is already in this workspace as {existing.id}"
+    if holder["workspace_id"] == workspace_id:
+        message = f"{e164} is already in this workspace as {holder['id']}"
     else:
         message = f"{e164} is already in use and cannot be imported"
     return Invalid((FieldProblem(field, FieldCode.ALREADY_EXISTS, message),))
@@ -70,9 +70,7 @@ async def _references_gone(fields: dict) -> Invalid | None:
 async def limit_reached(workspace: Workspace, connection=None) -> LimitReached | None:
     """The cap: LimitReached when the workspace's slot-holding numbers fill its limit. Decisive only inside
     the transaction that locked the workspace row; outside one, a forecast (planPhoneNumberImport)."""
-    current = (
-        await PhoneNumber.filter(workspace_id=workspace.id, status__in=SLOT_HOLDING_STATUSES).using_db(connection).count()
-    )
+    current = await count_slot_holders(workspace.id, connection)
     if current < workspace.phone_number_limit:
         return None
     return LimitReached(

@@ -1,0 +1,101 @@
+"""The statements written out in SQL (models/statements.py) answer what the ORM answers, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from tortoise import connections
+from tortoise.exceptions import DoesNotExist
+from tortoise.transactions import in_transaction
+
+from models import PhoneNumber, statements
+from models.enums import PhoneNumberCapability, PhoneNumberStatus
+from resolvers.provisioning.leases import LeaseBusy, Leases
+from resolvers.workspaces import count_slot_holders, create_workspace, locked_workspace
+from tests.factories import add_agent, add_phone_number
+
+
+def _fields(row) -> dict:
+    return {name: getattr(row, name) for name in type(row)._meta.fields_db_projection}
+
+
+async def test_an_update_returns_the_row_as_the_orm_reads_it_values_and_types_alike(app):
+    workspace = await create_workspace("Acme", 10)
+    agent = await add_agent(workspace)
+    number = await add_phone_number(workspace, "+14155550100", label="old")
+    stamp = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    changes = {
+        "status": PhoneNumberStatus.RELEASING, "capabilities": [PhoneNumberCapability.INBOUND.value],
+        "label": None, "agent_id": agent.id, "updated_at": stamp, "lease_expires_at": stamp + timedelta(hours=1),
+    }
+
+    async with in_transaction() as connection:
+        updated = await statements.update_returning(PhoneNumber, number.id, changes, connection)
+
+    read = await PhoneNumber.get(id=number.id)
+    assert _fields(updated) == _fields(read)
+    assert {name: type(value) for name, value in _fields(updated).items()} == {
+        name: type(value) for name, value in _fields(read).items()
+    }
+    assert (read.status, read.capabilities, read.label, read.agent_id, read.updated_at) == (
+        PhoneNumberStatus.RELEASING, ["INBOUND"], None, agent.id, stamp,
+    )
+
+
+async def test_an_update_leaves_a_row_holding_an_unless_value_alone_and_answers_none(app):
+    workspace = await create_workspace("Acme", 10)
+    number = await add_phone_number(workspace, "+14155550100", status=PhoneNumberStatus.RELEASING, label="kept")
+    connection = connections.get("default")
+
+    left = await statements.update_returning(
+        PhoneNumber, number.id, {"label": "new"}, connection, unless={"status": PhoneNumberStatus.RELEASING}
+    )
+    missing = await statements.update_returning(PhoneNumber, "phone_01M8MM42H1F7C1JDYWD6X02J81", {"label": "x"}, connection)
+
+    assert (left, missing) == (None, None)
+    assert (await PhoneNumber.get(id=number.id)).label == "kept"
+
+
+async def test_slot_holders_are_counted_in_every_status_and_per_workspace(app):
+    workspace, other = await create_workspace("Acme", 10), await create_workspace("Other", 10)
+    for e164, status in (("+14155550100", PhoneNumberStatus.PROVISIONING), ("+14155550101", PhoneNumberStatus.ACTIVE),
+                         ("+14155550102", PhoneNumberStatus.RELEASING)):
+        await add_phone_number(workspace, e164, status=status)
+    await add_phone_number(other, "+14155550104")
+
+    assert await count_slot_holders(workspace.id) == 3
+    assert await count_slot_holders(other.id) == 1
+
+
+async def test_a_locked_workspace_is_read_whole_and_a_missing_one_raises(app):
+    workspace = await create_workspace("Acme", 7)
+    async with in_transaction() as connection:
+        locked = await locked_workspace(workspace.id, connection)
+        with pytest.raises(DoesNotExist):
+            await locked_workspace("ws_01M8MM42H1F7C1JDYWD6X02J81", connection)
+    assert _fields(locked) == _fields(await type(workspace).get(id=workspace.id))
+
+
+async def test_a_lease_is_taken_only_when_free_or_lapsed_and_given_up_by_its_holder_only(app):
+    workspace = await create_workspace("Acme", 10)
+    number = await add_phone_number(workspace, "+14155550100")
+    short = Leases(duration=timedelta(milliseconds=300), wait=0.05)
+
+    async with short.number(number.id) as held:
+        assert held is not None and held.id == number.id
+        token = (await PhoneNumber.get(id=number.id)).lease_token
+        with pytest.raises(LeaseBusy):  # held, and not lapsed
+            async with short.number(number.id):
+                pass
+    assert (await PhoneNumber.get(id=number.id)).lease_token is None
+
+    await PhoneNumber.filter(id=number.id).update(
+        lease_token="someone-dead", lease_expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    async with short.number(number.id) as taken_over:
+        assert taken_over is not None
+        now_held = (await PhoneNumber.get(id=number.id)).lease_token
+        assert now_held not in (None, "someone-dead", token)
+        await PhoneNumber.filter(id=number.id).update(lease_token="another")  # lost meanwhile
+    assert (await PhoneNumber.get(id=number.id)).lease_token == "another"  # not ours to give up
