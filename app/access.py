@@ -4,6 +4,7 @@ neither the request id nor the GraphQL operation."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
@@ -16,6 +17,13 @@ from app.metrics import HTTP_DURATION, HTTP_REQUESTS
 
 log = logging.getLogger("trunkline.access")
 HEADER = request_context.HEADER.lower().encode()
+
+
+@functools.cache
+def _series(operation: str, status: int):
+    """The counter and histogram of one operation and status, looked up once: prometheus_client's labels()
+    takes a lock and checks the values on every call. Bounded: operations are the schema's root fields."""
+    return HTTP_REQUESTS.labels(operation, str(status)), HTTP_DURATION.labels(operation)
 
 
 class RequestObserver(HTTPMiddleware):
@@ -34,8 +42,9 @@ class RequestObserver(HTTPMiddleware):
             await self.app(scope, receive, on_response_start(send, stamp))
         finally:
             duration = time.perf_counter() - started
-            HTTP_REQUESTS.labels(info.operation, str(status)).inc()
-            HTTP_DURATION.labels(info.operation).observe(duration)
+            requests, durations = _series(info.operation, status)
+            requests.inc()
+            durations.observe(duration)
             log.info(
                 '%s %s %s %d in %.3fs',
                 scope["method"],

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+import time
 from datetime import UTC, datetime
 
 from app import request_context
@@ -50,8 +51,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """The text format; a line's date and time are made once a second, not for every line (the access log
+    writes one per request)."""
+
+    _second: int | None = None
+    _stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime(self.default_time_format, self.converter(second))
+        return self.default_msec_format % (self._stamp, record.msecs)
+
+
 def formatter(log_format: str) -> logging.Formatter:
-    return JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    return JsonFormatter() if log_format == "json" else TextFormatter(TEXT_FORMAT)
 
 
 def configure_logging(log_format: str | None = None, level: int = logging.INFO, stream=None) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextvars
 import re
-import uuid
+import secrets
 from dataclasses import dataclass
 
 HEADER = "X-Request-Id"
@@ -30,7 +30,7 @@ def request_id_from(sent: str | None) -> str:
     """The client's id when it is safe to repeat in headers and logs; a new one otherwise."""
     if sent is not None and _VALID_ID.fullmatch(sent):
         return sent
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def begin(sent_id: str | None) -> RequestInfo:

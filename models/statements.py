@@ -87,3 +87,13 @@ async def update_returning(
     found = await instances(model, statement, params, connection)
     return found[0] if found else None
 
+
+
+async def by_id(model: type[M], row_id: str, *, workspace_id: str | None = None) -> M | None:
+    """The row with this id (in this workspace, when given: another workspace's row is not found either)."""
+    table = model._meta.db_table
+    if workspace_id is None:
+        found = await instances(model, f'SELECT * FROM "{table}" WHERE "id" = ?', [row_id])
+    else:
+        found = await instances(model, f'SELECT * FROM "{table}" WHERE "id" = ? AND "workspace_id" = ?', [row_id, workspace_id])
+    return found[0] if found else None

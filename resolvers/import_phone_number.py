@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import NamedTuple
 
-from models import Agent, PhoneNumber, SipTrunk
+from models import Agent, PhoneNumber, SipTrunk, statements
 from models.enums import PhoneNumberSource, SipTrunkProvider
 from providers.errors import Carrier
 from providers.metrics import IMPORTS
@@ -199,11 +199,11 @@ async def load_references(workspace_id: str, request: ImportRequest) -> Referenc
     problems = []
     agent = trunk = None
     if request.agent_id:
-        agent = await Agent.get_or_none(id=request.agent_id, workspace_id=workspace_id)
+        agent = await statements.by_id(Agent, request.agent_id, workspace_id=workspace_id)
         if agent is None:
             problems.append(not_found("agentId", "agent", request.agent_id))
     if request.trunk_id:
-        trunk = await SipTrunk.get_or_none(id=request.trunk_id, workspace_id=workspace_id)
+        trunk = await statements.by_id(SipTrunk, request.trunk_id, workspace_id=workspace_id)
         if trunk is None:
             problems.append(not_found("trunkId", "SIP trunk", request.trunk_id))
         elif trunk.provider != SipTrunkProvider.BYOC:

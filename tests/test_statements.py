@@ -99,3 +99,14 @@ async def test_a_lease_is_taken_only_when_free_or_lapsed_and_given_up_by_its_hol
         assert now_held not in (None, "someone-dead", token)
         await PhoneNumber.filter(id=number.id).update(lease_token="another")  # lost meanwhile
     assert (await PhoneNumber.get(id=number.id)).lease_token == "another"  # not ours to give up
+
+
+async def test_a_row_by_id_is_found_in_its_own_workspace_only(app):
+    workspace, other = await create_workspace("Acme", 10), await create_workspace("Other", 10)
+    agent = await add_agent(workspace)
+
+    found = await statements.by_id(type(agent), agent.id, workspace_id=workspace.id)
+    assert _fields(found) == _fields(await type(agent).get(id=agent.id))
+    assert await statements.by_id(type(agent), agent.id, workspace_id=other.id) is None
+    assert _fields(await statements.by_id(type(agent), agent.id)) == _fields(found)
+    assert await statements.by_id(type(agent), "agent_01M8MM42H1F7C1JDYWD6X02J81") is None

@@ -72,7 +72,7 @@ async def lease(
         pause = min(pause * 2, 0.25)
     renewing = asyncio.create_task(_renew(model, row_id, token, duration))
     try:
-        yield None if held else await _read(model, row_id)
+        yield None if held else await statements.by_id(model, row_id)
     finally:
         renewing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -95,10 +95,6 @@ async def _take(model: type[Model], row_id: str, token: str, duration: timedelta
     )
     return taken == 1
 
-
-async def _read(model: type[M], row_id: str) -> M | None:
-    found = await statements.instances(model, f'SELECT * FROM "{model._meta.db_table}" WHERE "id" = ?', [row_id])
-    return found[0] if found else None
 
 
 async def _renew(model: type[Model], row_id: str, token: str, duration: timedelta) -> None:
