@@ -105,9 +105,12 @@ class Journal:
             for _ in range(JOINING_PASSES):
                 await asyncio.sleep(0)
             self._writing = None
-            async with in_transaction() as connection:
-                for each in rows:
-                    await each.save(using_db=connection)
+            if len(rows) == 1:  # a statement of its own is a transaction of its own: no BEGIN and COMMIT to send
+                await row.save()
+            else:
+                async with in_transaction() as connection:
+                    for each in rows:
+                        await each.save(using_db=connection)
         except BaseException as failure:
             self._writing = None
             if isinstance(failure, asyncio.CancelledError):
