@@ -96,7 +96,6 @@ async def _take(model: type[Model], row_id: str, token: str, duration: timedelta
     return taken == 1
 
 
-
 async def _renew(model: type[Model], row_id: str, token: str, duration: timedelta) -> None:
     while True:
         await asyncio.sleep(duration.total_seconds() / 3)
