@@ -22,7 +22,7 @@ from tortoise.models import Model
 M = TypeVar("M", bound=Model)
 
 
-def connection_or_default(connection: BaseDBAsyncClient | None) -> BaseDBAsyncClient:
+def _connection(connection: BaseDBAsyncClient | None) -> BaseDBAsyncClient:
     return connection if connection is not None else connections.get("default")
 
 
@@ -43,14 +43,14 @@ def _for(connection: BaseDBAsyncClient, statement: str) -> str:
 
 async def execute(statement: str, params: Sequence[Any], connection: BaseDBAsyncClient | None = None) -> int:
     """Rows changed (INSERT, UPDATE, DELETE) or returned (SELECT)."""
-    connection = connection_or_default(connection)
+    connection = _connection(connection)
     count, _ = await connection.execute_query(_for(connection, statement), list(params))
     return count
 
 
 async def rows(statement: str, params: Sequence[Any], connection: BaseDBAsyncClient | None = None) -> list[dict]:
     """The rows as dicts by column; also those of an INSERT, UPDATE or DELETE … RETURNING."""
-    connection = connection_or_default(connection)
+    connection = _connection(connection)
     return await connection.execute_query_dict(_for(connection, statement), list(params))
 
 
@@ -66,7 +66,7 @@ def db_value(model: type[Model], field: str, value: Any) -> Any:
     return model._meta.fields_map[field].to_db_value(value, None)
 
 
-def column(model: type[Model], field: str) -> str:
+def _column(model: type[Model], field: str) -> str:
     return model._meta.fields_db_projection[field]
 
 
@@ -76,8 +76,8 @@ async def update_returning(
 ) -> M | None:
     """Set `changes` on the row (unless one of `unless`'s fields holds its value) and return it as it is
     now, in one statement; None when no row matched."""
-    assignments = ", ".join(f'"{column(model, name)}" = ?' for name in changes)
-    conditions = "".join(f' AND "{column(model, name)}" <> ?' for name in unless or {})
+    assignments = ", ".join(f'"{_column(model, name)}" = ?' for name in changes)
+    conditions = "".join(f' AND "{_column(model, name)}" <> ?' for name in unless or {})
     statement = f'UPDATE "{model._meta.db_table}" SET {assignments} WHERE "id" = ?{conditions} RETURNING *'
     params = [
         *(db_value(model, name, value) for name, value in changes.items()),
@@ -88,12 +88,9 @@ async def update_returning(
     return found[0] if found else None
 
 
-
 async def by_id(model: type[M], row_id: str, *, workspace_id: str | None = None) -> M | None:
     """The row with this id (in this workspace, when given: another workspace's row is not found either)."""
-    table = model._meta.db_table
-    if workspace_id is None:
-        found = await instances(model, f'SELECT * FROM "{table}" WHERE "id" = ?', [row_id])
-    else:
-        found = await instances(model, f'SELECT * FROM "{table}" WHERE "id" = ? AND "workspace_id" = ?', [row_id, workspace_id])
+    scoped = workspace_id is not None
+    statement = f'SELECT * FROM "{model._meta.db_table}" WHERE "id" = ?' + (' AND "workspace_id" = ?' if scoped else "")
+    found = await instances(model, statement, [row_id, workspace_id] if scoped else [row_id])
     return found[0] if found else None

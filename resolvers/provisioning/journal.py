@@ -106,7 +106,7 @@ class Journal:
                 await asyncio.sleep(0)
             self._writing = None
             if len(rows) == 1:  # a statement of its own is a transaction of its own: no BEGIN and COMMIT to send
-                await row.save()
+                await rows[0].save()
             else:
                 async with in_transaction() as connection:
                     for each in rows:
