@@ -31,9 +31,21 @@ GROUP BY c.relname
 """
 
 
+# The DELETE statements of each database, referencing tables first: its tables are known once it is migrated.
+_DELETES: dict[str, str] = {}
+
+
 async def empty_tables(connection: asyncpg.Connection) -> None:
     """Delete every row but the migrations' record, referencing tables first. On the few rows a test
     leaves, DELETE takes milliseconds where TRUNCATE rewrites every table's files (a tenth of a second)."""
+    database = await connection.fetchval("SELECT current_database()")
+    if database not in _DELETES:
+        _DELETES[database] = "; ".join(f'DELETE FROM "{table}"' for table in await _referencing_first(connection))
+    # One round trip: the statements of one simple query run as one transaction.
+    await connection.execute(_DELETES[database])
+
+
+async def _referencing_first(connection: asyncpg.Connection) -> list[str]:
     references = {row["table"]: set(row["referenced"]) for row in await connection.fetch(_REFERENCES)}
     order = []
     while references:
@@ -44,9 +56,7 @@ async def empty_tables(connection: asyncpg.Connection) -> None:
         order += free
         for table in free:
             del references[table]
-    async with connection.transaction():
-        for table in order:
-            await connection.execute(f'DELETE FROM "{table}"')
+    return order
 
 
 async def drop_database(server_url: str, database_url: str) -> None:

@@ -61,7 +61,7 @@ from resolvers.api_keys import issue_api_key
 from resolvers.workspaces import create_workspace
 from tests.graphql_documents import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, DEMO_DIDS
 from tests.serve_sqlite import serving
-from tests.server_processes import PLATFORM_ACCOUNT, run_trunkline
+from tests.server_processes import PLATFORM_ACCOUNT, run_trunkline, sync_http_client
 
 SCHEMA = graphql.build_schema((pathlib.Path(__file__).parents[1] / "schema" / "schema.graphql").read_text())
 
@@ -633,7 +633,7 @@ def served(tmp_path_factory):
         target = Served(server.url, json.loads(created.stdout)["api_key"], server.process.log, Known())
         steps = seed_operations(target.known)
         request = next(steps)
-        with httpx.Client(base_url=server.url, timeout=30) as http:
+        with sync_http_client(base_url=server.url, timeout=30) as http:
             try:
                 while True:
                     response = http.post(
@@ -688,7 +688,7 @@ def test_no_operation_crashes_trunkline_serve(served, data):
         and data.draw(st.booleans(), label="over GET")
     )
 
-    with httpx.Client(base_url=served.url, timeout=30) as http:
+    with sync_http_client(base_url=served.url, timeout=30) as http:
         if over_get:
             params = {"query": query_text}
             if operation.variables:

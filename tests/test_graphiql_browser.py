@@ -12,7 +12,7 @@ import urllib.parse
 import pytest
 
 from tests.serve_sqlite import serving
-from tests.server_processes import create_workspace
+from tests.server_processes import create_workspace, sync_http_client
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -93,7 +93,6 @@ def test_graphiql_runs_a_query_with_a_key_from_its_headers_tab_offline(tmp_path,
 
 
 def test_graphiql_runs_the_events_subscription_with_the_key_from_its_headers_tab(tmp_path, chromium_path):
-    import httpx
     from playwright.sync_api import sync_playwright
 
     from tests.graphql_documents import CREATE_SIP_TRUNK, IMPORT_PHONE_NUMBER
@@ -101,7 +100,7 @@ def test_graphiql_runs_the_events_subscription_with_the_key_from_its_headers_tab
     with serving(tmp_path, TRUNKLINE_PROVIDERS="sandbox") as served:
         workspace = create_workspace(served.database_url, "Acme", 10)
         key = {"Authorization": f"Bearer {workspace['api_key']}"}
-        with sync_playwright() as playwright, httpx.Client(base_url=served.url, headers=key, timeout=30) as http:
+        with sync_playwright() as playwright, sync_http_client(base_url=served.url, headers=key, timeout=30) as http:
             browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page()

@@ -9,7 +9,6 @@ import json
 import os
 
 import aiohttp
-import httpx
 import pytest
 from livekit import api
 from livekit.protocol.models import ListUpdate
@@ -37,7 +36,7 @@ from tests.graphql_documents import (
     import_result,
     sandbox_state,
 )
-from tests.server_processes import wait_until
+from tests.server_processes import http_client, wait_until
 
 LIVEKIT_KEY, LIVEKIT_SECRET = "devkey", "secret"  # the demo seed's LiveKit project
 ROTATED_TOKEN = "f00dfacef00dfacef00dfacef00dface"
@@ -402,7 +401,7 @@ async def test_carrier_down_is_a_provider_error_and_repairs_nothing(app, tenant,
     # given
     number_id, _ = two_dids
     await delete_dispatch_rule(carriers, number_id)
-    async with httpx.AsyncClient() as http:
+    async with http_client() as http:
         added = await http.post(f"{carriers.url}/__sandbox/faults",
                                 json={"path": "/twirp/livekit.SIP/CreateSIPDispatchRule", "status": 503})
         assert added.status_code == 201

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import pathlib
 
-import httpx
-
 from tests.graphql_documents import DEMO_CREDENTIALS, DEMO_DIDS, IMPORT_PHONE_NUMBER
 from tests.serve_sqlite import serving
-from tests.server_processes import child_pids, command_line, create_workspace, worker_pids
+from tests.server_processes import child_pids, command_line, create_workspace, sync_http_client, worker_pids
 from tests.test_logs_and_metrics import sample
 
 PROBES = 30
@@ -32,13 +30,14 @@ def test_metrics_add_up_across_workers(tmp_path):
         workspace = create_workspace(served.database_url, "Acme", 10)
         headers = {"Authorization": f"Bearer {workspace['api_key']}", "X-Request-Id": "workers-import-1"}
         body = {"query": IMPORT_PHONE_NUMBER, "variables": {"input": {"e164": DEMO_DIDS[0], "source": "TWILIO", "twilio": DEMO_CREDENTIALS}}}
-        answer = httpx.post(served.url + "/graphql", json=body, headers=headers, timeout=30)
-        assert answer.json()["data"]["importPhoneNumber"]["__typename"] == "ImportPhoneNumberSuccess", answer.text
-        assert answer.headers["X-Request-Id"] == "workers-import-1"
-        for _ in range(PROBES):  # a new connection each: both workers get some
-            assert httpx.get(served.url + "/healthz", headers={"Connection": "close"}).status_code == 200
+        with sync_http_client(base_url=served.url, timeout=30) as http:
+            answer = http.post("/graphql", json=body, headers=headers)
+            assert answer.json()["data"]["importPhoneNumber"]["__typename"] == "ImportPhoneNumberSuccess", answer.text
+            assert answer.headers["X-Request-Id"] == "workers-import-1"
+            for _ in range(PROBES):  # a new connection each: both workers get some
+                assert http.get("/healthz", headers={"Connection": "close"}).status_code == 200
 
-        scrapes = [httpx.get(served.url + "/metrics", headers={"Connection": "close"}).text for _ in range(6)]
+            scrapes = [http.get("/metrics", headers={"Connection": "close"}).text for _ in range(6)]
         for text in scrapes:
             assert sample(text, "trunkline_imports_total", source="TWILIO", outcome="success") == 1
             assert sample(text, "trunkline_http_requests_total", operation="importPhoneNumber", status="200") == 1

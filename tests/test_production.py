@@ -39,6 +39,7 @@ from tests.server_processes import (
     Sandbox,
     Server,
     create_workspace,
+    http_client,
     live_environment,
     migrate,
     new_secret_key,
@@ -94,7 +95,7 @@ class Deployment:
     @contextlib.asynccontextmanager
     async def client(self) -> AsyncIterator[httpx.AsyncClient]:
         headers = {"Authorization": f"Bearer {self.api_key}"}
-        async with httpx.AsyncClient(base_url=self.server.url, headers=headers, timeout=60.0) as http:
+        async with http_client(base_url=self.server.url, headers=headers, timeout=60.0) as http:
             yield http
 
     async def rows(self, sql: str, *args: Any) -> list[asyncpg.Record]:

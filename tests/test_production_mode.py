@@ -20,6 +20,7 @@ from tests.server_processes import (
     TRUNKLINE,
     clean_environment,
     create_workspace,
+    http_client,
     live_environment,
     migrate,
     new_secret_key,
@@ -183,7 +184,7 @@ async def test_a_production_server_on_the_wire(tmp_path):
         sandbox = await start_sandbox(tmp_path)
         environment = live_environment(database_url, sandbox.url, new_secret_key(), TRUNKLINE_ENV="production")
         server = await start_server(environment, tmp_path, workers=1)
-        async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        async with http_client(base_url=server.url, timeout=10) as http:
             health = await http.get("/healthz")
             page = await http.get("/graphql", headers={"Accept": "text/html"})
             anonymous = await http.post("/graphql", json={"query": "{ __schema { queryType { name } } }"})

@@ -20,7 +20,7 @@ from app.settings import Settings, SettingsError
 from resolvers.api_keys import issue_api_key
 from resolvers.workspaces import create_workspace
 from tests.serve_sqlite import serving
-from tests.server_processes import run_trunkline, worker_pids
+from tests.server_processes import run_trunkline, sync_http_client, worker_pids
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 QUERY = {"query": "{ workspace { name } }"}
@@ -268,7 +268,8 @@ def test_workers_log_no_secret_when_redis_fails(tmp_path, redis_prefix):
     with serving(tmp_path, **settings) as server:
         created = run_trunkline("workspace", "create", "--name", "Acme", "--json", database_url=server.database_url)
         key = created.stdout.split('"api_key": "')[1].split('"')[0]
-        response = httpx.post(f"{server.url}/graphql", json=QUERY, headers={"Authorization": f"Bearer {key}"})
+        with sync_http_client() as http:
+            response = http.post(f"{server.url}/graphql", json=QUERY, headers={"Authorization": f"Bearer {key}"})
         log = server.process.log()
 
     assert response.status_code == 200

@@ -31,7 +31,7 @@ from tests.graphql_documents import (
     CREATE_SIP_TRUNK, DELETE_PHONE_NUMBER, IMPORT_PHONE_NUMBER, UPDATE_PHONE_NUMBER, byoc_trunk, imported,
 )
 from tests.server_processes import (
-    create_workspace, free_port, live_environment, migrate, new_secret_key, start_sandbox, start_server,
+    create_workspace, free_port, http_client, live_environment, migrate, new_secret_key, start_sandbox, start_server,
     wait_until,
 )
 
@@ -231,7 +231,7 @@ HEALTHZ_SERVED = re.compile(r" INFO (\d+) trunkline\.access \[([\w-]+)\]: GET /h
 async def connected_clients(stack, server, headers: dict) -> list[tuple[str, httpx.AsyncClient]]:
     """Eight connections opened at once (so that both workers take some), each with the pid of the worker
     that accepted it, read from the access line of its first request. A client keeps its connection."""
-    batch = [await stack.enter_async_context(httpx.AsyncClient(base_url=server.url, headers=headers, timeout=60)) for _ in range(8)]
+    batch = [await stack.enter_async_context(http_client(base_url=server.url, headers=headers, timeout=60)) for _ in range(8)]
     ids = [f"which-worker-{secrets.token_hex(6)}" for _ in batch]
     await asyncio.gather(*(client.get("/healthz", headers={"X-Request-Id": id}) for client, id in zip(batch, ids, strict=True)))
 
@@ -277,7 +277,7 @@ async def test_under_two_workers_subscribers_on_each_hear_of_imports_served_by_e
         trunk_input = {"name": "Carrier", "direction": "BOTH", "sipAddress": "sip.example-carrier.com"}
         # and first another workspace's import, which no subscriber of Acme's may hear of
         other = create_workspace(database_url, "Globex", 100)
-        async with httpx.AsyncClient(base_url=server.url, timeout=60, headers={
+        async with http_client(base_url=server.url, timeout=60, headers={
             "Authorization": f"Bearer {other['api_key']}"
         }) as globex:
             made = await globex.post("/graphql", json={"query": CREATE_SIP_TRUNK, "variables": {"input": trunk_input}})

@@ -39,7 +39,7 @@ from tests.graphql_documents import (
     imported,
 )
 from tests.server_processes import create_workspace as create_workspace_with_cli
-from tests.server_processes import wait_until
+from tests.server_processes import http_client, wait_until
 from tests.serve_sqlite import serving
 from tests.test_logs_and_metrics import sample
 from tests.webhook_receiver import HANG, Receiver
@@ -185,7 +185,7 @@ async def test_deliveries_resume_after_the_server_is_killed_mid_attempt(tmp_path
     async with Receiver([HANG]) as receiver:
         with serving(tmp_path, **environment) as served:
             key = create_workspace_with_cli(served.database_url, "Acme", 10)["api_key"]
-            async with httpx.AsyncClient(base_url=served.url, timeout=30) as http:
+            async with http_client(base_url=served.url, timeout=30) as http:
                 tenant = Tenant(workspace=None, key_id="", api_key=key, client=http)
                 endpoint_id, secret = await endpoint(tenant, receiver.url())
                 await import_twilio(tenant)
