@@ -24,26 +24,28 @@ from app.graphql_view import TrunklineGraphQL
 from app.health import healthz, readyz
 from app.idempotency import purge_expired_keys
 from app.logs import configure_logging
-from app.metrics import metrics
 from app.media_types import GraphQLMediaType
+from app.metrics import metrics
 from app.rate_limits import RateLimits
 from app.request_limits import RequestLimits
 from app.secret_key import derived_keys
 from app.security_headers import SecurityHeaders
 from app.settings import Settings
 from app.subscriptions import Connections, WebSocketConnection
-from resolvers.event_feed import EventFeed
 from app.webhooks import target_rules, webhook_deliveries
 from resolvers.check_active_numbers import check_active_numbers
+from resolvers.clock import SYSTEM_CLOCK, Clock
+from resolvers.event_feed import EventFeed
 from resolvers.recover_interrupted import recover_interrupted
 from schema.schema import build_schema
 
 IDEMPOTENCY_FINGERPRINT = "idempotency fingerprint"
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, clock: Clock = SYSTEM_CLOCK) -> Starlette:
+    """The application; `clock` is the time its rate limits and webhook retries go by (a test's own)."""
     settings = settings or Settings.from_env()
-    rate_limits = RateLimits(settings)
+    rate_limits = RateLimits(settings, clock)
     introspection = settings.introspection and not settings.is_production
     client_address = ClientAddress(settings.trusted_proxies)
     events = EventFeed()  # this process's subscriptions, told of new events by `feeding` below
@@ -68,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             try:
                 async with every(settings.recovery_interval, recover_interrupted_operations, purge_expired_keys), \
                         _health_checks(settings, check_active_numbers_health), \
-                        webhook_deliveries(settings, running.services), \
+                        webhook_deliveries(settings, running.services, clock), \
                         feeding(events, settings.database_url):
                     yield
             finally:

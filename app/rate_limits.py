@@ -20,6 +20,7 @@ from limits.errors import StorageError
 
 from app.rate_window import CompactMemoryStorage
 from app.settings import Settings
+from resolvers.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 REDIS_TIMEOUT = 1.0  # seconds; a slow Redis costs every request this much at most
@@ -32,13 +33,14 @@ class Exceeded:
 
 
 class RateLimits:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
         self.per_key = parse_many(settings.rate_limit)
         self.auth_failures = parse_many(settings.auth_failure_limit)
         self._redis_url = str(settings.redis_url) if settings.redis_url else None
         self._prefix = settings.redis_prefix
         self._pool = None
-        self._limiter = MovingWindowRateLimiter(CompactMemoryStorage())
+        self._clock = clock
+        self._limiter = MovingWindowRateLimiter(CompactMemoryStorage(clock))
         self._warned_at = -math.inf
 
     @property
@@ -96,7 +98,7 @@ class RateLimits:
 
     async def _exceeded(self, item: RateLimitItem, *identifiers: str) -> Exceeded:
         stats = await self._limiter.get_window_stats(item, *identifiers)
-        return Exceeded(retry_after=max(1, math.ceil(stats.reset_time - time.time())))
+        return Exceeded(retry_after=max(1, math.ceil(stats.reset_time - self._clock.timestamp())))
 
     def _storage_failed(self, exc: StorageError) -> None:
         now = time.monotonic()

@@ -4,46 +4,50 @@ The `limits` library's MemoryStorage keeps each counted request as an object at 
 (an O(n) insert per request) and hands every expiry sweep to a thread, one per request under load. With
 a limit of thousands of requests a minute that is megabytes of objects and a thread hop per request.
 Here a request is 8 bytes appended to an array; expired ones are cut off at most once a second per key,
-and keys left idle are dropped by a sweep every SWEEP_EVERY seconds. The answers are the library's.
+and keys left idle are dropped by a sweep every SWEEP_EVERY seconds. The answers are the library's, but
+for one instant it answers both ways: here a request exactly `expiry` old has left the window in every
+answer alike, so a client that waits exactly Retry-After seconds gets through.
 """
 
 from __future__ import annotations
 
-import time
 from array import array
 from bisect import bisect_right
 
 from limits.aio.storage import MemoryStorage
+
+from resolvers.clock import SYSTEM_CLOCK, Clock
 
 PRUNE_EVERY = 1.0
 SWEEP_EVERY = 10.0
 
 
 class CompactMemoryStorage(MemoryStorage):
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
         super().__init__()
+        self.clock = clock
         self.times: dict[str, array] = {}  # ascending request times per key
         self.expiries: dict[str, int] = {}
         self.pruned_at: dict[str, float] = {}
-        self.swept_at = time.time()
+        self.swept_at = clock.timestamp()
 
     async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         # No await in here: one request's check and count cannot interleave with another's.
         if amount > limit:
             return False
-        now = time.time()
+        now = self.clock.timestamp()
         self._tidy(key, expiry, now)
         times = self.times.setdefault(key, array("d"))
         self.expiries[key] = expiry
         index = len(times) - 1 - (limit - amount)  # the request that must have left the window
-        if index >= 0 and times[index] >= now - expiry:
+        if index >= 0 and times[index] > now - expiry:
             return False
         times.extend([now] * amount)
         return True
 
     async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         """(start of the window, requests in it), as MemoryStorage answers."""
-        now = time.time()
+        now = self.clock.timestamp()
         times = self.times.get(key)
         if not times:
             return now, 0

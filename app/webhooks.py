@@ -9,6 +9,7 @@ from app.background import every
 from app.settings import Settings
 from providers.webhooks.sender import WebhookSender
 from providers.webhooks.targets import TargetRules
+from resolvers.clock import Clock
 from resolvers.deliver_webhooks import DeliveryPolicy, deliver_webhooks
 from resolvers.services import Services
 
@@ -27,13 +28,13 @@ def delivery_policy(settings: Settings) -> DeliveryPolicy:
 
 
 @asynccontextmanager
-async def webhook_deliveries(settings: Settings, services: Services) -> AsyncIterator[None]:
+async def webhook_deliveries(settings: Settings, services: Services, clock: Clock) -> AsyncIterator[None]:
     """Delivery passes every TRUNKLINE_WEBHOOK_INTERVAL seconds while the block runs."""
     policy = delivery_policy(settings)
     async with WebhookSender(target_rules(settings), timeout=settings.webhook_timeout) as sender:
 
         async def deliver_webhook_events() -> None:
-            await deliver_webhooks(sender, services.secrets, policy)
+            await deliver_webhooks(sender, services.secrets, policy, clock)
 
         async with every(settings.webhook_interval, deliver_webhook_events, finish_within=settings.webhook_timeout + 1):
             yield

@@ -24,6 +24,7 @@ from models.secret_box import SecretBox
 from providers.metrics import WEBHOOK_DELIVERIES
 from providers.webhooks.sender import Answer, WebhookSender
 from providers.webhooks.signature import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
+from resolvers.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger("trunkline.webhooks")
 FAN_OUT_BATCH = 200
@@ -44,15 +45,17 @@ class DeliveryPolicy:
         return min(self.retry_base * 2 ** (attempts - 1), self.retry_max)
 
 
-async def deliver_webhooks(sender: WebhookSender, box: SecretBox, policy: DeliveryPolicy) -> int:
+async def deliver_webhooks(
+    sender: WebhookSender, box: SecretBox, policy: DeliveryPolicy, clock: Clock = SYSTEM_CLOCK
+) -> int:
     """One pass; the number of attempts made."""
-    await fan_out()
-    claimed = await claim_due(policy)
-    await asyncio.gather(*(_attempt(delivery, sender, box, policy) for delivery in claimed))
+    await fan_out(clock)
+    claimed = await claim_due(policy, clock)
+    await asyncio.gather(*(_attempt(delivery, sender, box, policy, clock) for delivery in claimed))
     return len(claimed)
 
 
-async def fan_out() -> None:
+async def fan_out(clock: Clock = SYSTEM_CLOCK) -> None:
     """A delivery for every endpoint subscribed to each new event (the pair is unique, so two workers
     fanning out one event make one row), then the event is marked fanned out."""
     events = await PhoneNumberEvent.filter(fanned_out=False).order_by("id").limit(FAN_OUT_BATCH)
@@ -61,9 +64,10 @@ async def fan_out() -> None:
     endpoints: dict[str, list[WebhookEndpoint]] = defaultdict(list)
     for endpoint in await WebhookEndpoint.filter(workspace_id__in={event.workspace_id for event in events}):
         endpoints[endpoint.workspace_id].append(endpoint)
-    now = datetime.now(UTC)
+    now = clock.now()
     deliveries = [
-        WebhookDelivery(endpoint_id=endpoint.id, event_id=event.id, next_attempt_at=now)
+        # Made at the clock's time, as the give-up window counts from it.
+        WebhookDelivery(endpoint_id=endpoint.id, event_id=event.id, next_attempt_at=now, created_at=now)
         for event in events
         for endpoint in endpoints[event.workspace_id]
         if event.type.value in endpoint.events
@@ -80,10 +84,10 @@ def _due(now: datetime) -> Q:
     )
 
 
-async def claim_due(policy: DeliveryPolicy) -> list[WebhookDelivery]:
+async def claim_due(policy: DeliveryPolicy, clock: Clock = SYSTEM_CLOCK) -> list[WebhookDelivery]:
     """Due deliveries, claimed by one conditional update: a row another worker claimed meanwhile no
     longer matches (PostgreSQL checks the condition again on the row it locks), so no attempt is made twice."""
-    now = datetime.now(UTC)
+    now = clock.now()
     ids = await WebhookDelivery.filter(_due(now)).order_by("next_attempt_at", "id").limit(policy.batch).values_list("id", flat=True)
     if not ids:
         return []
@@ -111,16 +115,17 @@ def payload(event: PhoneNumberEvent) -> bytes:
     ).encode()
 
 
-async def _attempt(delivery: WebhookDelivery, sender: WebhookSender, box: SecretBox, policy: DeliveryPolicy) -> None:
+async def _attempt(
+    delivery: WebhookDelivery, sender: WebhookSender, box: SecretBox, policy: DeliveryPolicy, clock: Clock
+) -> None:
     event, endpoint = delivery.event, delivery.endpoint
     body = payload(event)
     headers = {SIGNATURE_HEADER: sign(box.decrypt(endpoint.secret_encrypted), body), EVENT_ID_HEADER: event.id}
     answer = await sender.post(endpoint.url, body, headers)
-    await _record(delivery, answer, policy)
+    await _record(delivery, answer, policy, clock.now())
 
 
-async def _record(delivery: WebhookDelivery, answer: Answer, policy: DeliveryPolicy) -> None:
-    now = datetime.now(UTC)
+async def _record(delivery: WebhookDelivery, answer: Answer, policy: DeliveryPolicy, now: datetime) -> None:
     attempts = delivery.attempts + 1
     done = {"attempts": attempts, "last_status": answer.status, "last_error": answer.error, "claim_token": None,
             "claimed_until": None, "updated_at": now}  # fmt: skip

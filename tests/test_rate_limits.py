@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import pathlib
@@ -18,7 +17,9 @@ import redis
 from app.main import create_app
 from app.settings import Settings, SettingsError
 from resolvers.api_keys import issue_api_key
+from resolvers.clock import SYSTEM_CLOCK, Clock
 from resolvers.workspaces import create_workspace
+from tests.clock import SetClock
 from tests.serve_sqlite import serving
 from tests.server_processes import run_trunkline, sync_http_client, worker_pids
 
@@ -29,11 +30,11 @@ WRONG_KEY = {"Authorization": "Bearer sk_" + "A" * 43}
 
 @pytest.fixture
 async def make_client(settings):
-    """A client of an app on the test's database, with some settings changed."""
+    """A client of an app on the test's database, with some settings changed, on the system's or a set clock."""
     async with contextlib.AsyncExitStack() as stack:
 
-        async def make(**changes) -> httpx.AsyncClient:
-            app = create_app(dataclasses.replace(settings, **changes))
+        async def make(clock: Clock = SYSTEM_CLOCK, **changes) -> httpx.AsyncClient:
+            app = create_app(dataclasses.replace(settings, **changes), clock)
             await stack.enter_async_context(app.router.lifespan_context(app))
             transport = httpx.ASGITransport(app=app)
             return await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://trunkline.test"))
@@ -66,16 +67,41 @@ async def test_a_key_over_its_limit_gets_429_with_retry_after_and_other_keys_do_
 
 
 async def test_retry_after_is_when_the_window_lets_the_next_request_through(make_client):
-    client = await make_client(rate_limit="2/2 seconds")
+    clock = SetClock()
+    client = await make_client(clock, rate_limit="2/2 seconds")
     key = await new_key()
-    for _ in range(2):
-        assert (await client.post("/graphql", json=QUERY, headers=key)).status_code == 200
 
+    async def status() -> int:
+        return (await client.post("/graphql", json=QUERY, headers=key)).status_code
+
+    assert [await status(), await status()] == [200, 200]
+    clock.advance(0.5)
     refused = await client.post("/graphql", json=QUERY, headers=key)
     assert_rate_limited(refused, window=2)
-    await asyncio.sleep(int(refused.headers["retry-after"]) + 0.1)
+    assert refused.headers["retry-after"] == "2"  # the oldest request leaves the window 1.5 s from now
 
-    assert (await client.post("/graphql", json=QUERY, headers=key)).status_code == 200
+    clock.advance(1.25)
+    assert await status() == 429  # 1.75 s after the oldest request, still in the window
+    clock.advance(0.75)
+    assert await status() == 200  # Retry-After seconds after the refusal
+
+
+async def test_a_request_exactly_retry_after_seconds_later_goes_through(make_client):
+    clock = SetClock()
+    client = await make_client(clock, rate_limit="1/2 seconds")
+    key = await new_key()
+
+    async def status() -> int:
+        return (await client.post("/graphql", json=QUERY, headers=key)).status_code
+
+    assert await status() == 200
+    refused = await client.post("/graphql", json=QUERY, headers=key)
+
+    assert refused.headers["retry-after"] == "2"
+    clock.advance(1.999999)
+    assert await status() == 429
+    clock.advance(0.000001)
+    assert await status() == 200
 
 
 async def test_failed_authentications_from_an_address_stop_even_a_valid_key_from_it(make_client):

@@ -13,6 +13,7 @@ from resolvers.recover_interrupted import recover_interrupted
 from tests.conftest import Tenant, app_settings
 from tests.graphql_documents import DEMO_CREDENTIALS, DEMO_DIDS, IMPORT_PHONE_NUMBER
 from tests.sandbox_snapshot import what_exists
+from tests.server_processes import wait_until
 
 NOW = timedelta(0)
 DELETE = """mutation ($id: ID!) { deletePhoneNumber(id: $id) { __typename ... on ProviderError { code retryable } } }"""
@@ -71,8 +72,11 @@ async def test_a_create_that_timed_out_but_happened_is_found_by_name_and_undone(
         assert (result["__typename"], result["code"], result["retryable"]) == ("ProviderError", "PROVIDER_TIMEOUT", True)
         # the slot stays held: the carrier may still act on the request
         assert (await PhoneNumber.get(e164=DEMO_DIDS[0])).status == PhoneNumberStatus.PROVISIONING
-        await asyncio.sleep(1.5)
-        assert len(sandbox.twilio.account(DEMO_CREDENTIALS["accountSid"]).trunks) == 1
+
+        async def created_late() -> bool:
+            return len(sandbox.twilio.account(DEMO_CREDENTIALS["accountSid"]).trunks) == 1
+
+        await wait_until(created_late, seconds=10, what="Twilio to create the trunk after all")
 
         # when
         finished = await recover_interrupted(app.state.services, NOW)

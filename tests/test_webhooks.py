@@ -10,6 +10,7 @@ import ipaddress
 import logging
 import socket
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -17,7 +18,8 @@ from tortoise.transactions import in_transaction
 
 from app.main import create_app
 from app.settings import Settings
-from models import PhoneNumber, PhoneNumberEventType, WebhookDelivery, WebhookEndpoint
+from app.webhooks import delivery_policy
+from models import PhoneNumber, PhoneNumberEvent, PhoneNumberEventType, WebhookDelivery, WebhookEndpoint
 from models.secret_box import SecretBox
 from providers.webhooks.sender import WebhookSender
 from providers.webhooks.signature import sign, verify
@@ -26,6 +28,7 @@ from resolvers import events
 from resolvers.api_keys import issue_api_key
 from resolvers.deliver_webhooks import DeliveryPolicy, claim_due, deliver_webhooks, fan_out
 from resolvers.workspaces import create_workspace
+from tests.clock import SetClock
 from tests.conftest import SECRET_KEY, Tenant, app_settings
 from tests.graphql_documents import (
     CREATE_WEBHOOK_ENDPOINT,
@@ -38,9 +41,9 @@ from tests.graphql_documents import (
     field_codes,
     imported,
 )
+from tests.serve_sqlite import serving
 from tests.server_processes import create_workspace as create_workspace_with_cli
 from tests.server_processes import http_client, wait_until
-from tests.serve_sqlite import serving
 from tests.test_logs_and_metrics import sample
 from tests.webhook_receiver import HANG, Receiver
 
@@ -77,6 +80,12 @@ async def record_events(number_id: str, count: int) -> None:
             await events.record(PhoneNumberEventType.UPDATED, number, connection)
 
 
+async def settled() -> bool:
+    """Every event fanned out, and every delivery acknowledged or given up: no attempt is left to make."""
+    fanned_out = not await PhoneNumberEvent.filter(fanned_out=False).exists()
+    return fanned_out and not await WebhookDelivery.filter(delivered_at=None, given_up_at=None).exists()
+
+
 @asynccontextmanager
 async def running(settings: Settings):
     """Another app on the same database, e.g. in production mode; a tenant of its own."""
@@ -101,7 +110,7 @@ async def test_imports_updates_and_deletes_reach_the_receiver_signed(tenant, cli
         assert deleted["__typename"] == "DeletePhoneNumberSuccess", deleted
 
         received = await receiver.wait_for(3)
-        await asyncio.sleep(0.3)  # and nothing more: each event once, acknowledged
+        await wait_until(settled, seconds=10, what="every delivery to be recorded")
 
     assert len(receiver.received) == 3
     by_type = {request.event["type"]: request for request in received}
@@ -136,45 +145,62 @@ async def test_an_endpoint_gets_only_the_types_it_asked_for_and_only_its_workspa
         number = await import_twilio(tenant)
         answer(await tenant.graphql(DELETE_PHONE_NUMBER, {"id": number["id"]}))
 
-        [request] = await receiver.wait_for(1)
-        await asyncio.sleep(0.3)
+        await receiver.wait_for(1)
+        await wait_until(settled, seconds=10, what="every delivery to be recorded")
 
     assert [r.event["type"] for r in receiver.received] == ["phone_number.deleted"]
     assert others.received == []
 
 
-async def test_a_failing_receiver_gets_the_same_event_until_it_answers_2xx(tenant):
-    async with Receiver([500, 503]) as receiver:
+@asynccontextmanager
+async def passes(settings: Settings, clock: SetClock):
+    """Delivery passes the test makes itself, at the time of its clock, on an app whose own loop makes
+    one pass at start: what a pass sends, and when, is then the test's to see."""
+    quiet = dataclasses.replace(settings, webhook_interval=3600)
+    async with running(quiet) as tenant, WebhookSender(TargetRules()) as sender:
+        policy = delivery_policy(quiet)
+
+        async def deliver(after: float = 0.0) -> int:
+            """Move the clock on by `after` seconds, make a pass; the attempts it made."""
+            clock.advance(after)
+            return await deliver_webhooks(sender, SecretBox.from_setting(SECRET_KEY), policy, clock)
+
+        yield tenant, deliver
+
+
+async def test_a_failing_receiver_gets_the_same_event_until_it_answers_2xx(settings):
+    clock = SetClock()
+    async with Receiver([500, 503]) as receiver, passes(settings, clock) as (tenant, deliver):
         endpoint_id, secret = await endpoint(tenant, receiver.url())
         await import_twilio(tenant)
 
-        received = await receiver.wait_for(3)
-        await asyncio.sleep(1.5)  # longer than the next retry would have waited: no fourth
+        # a first attempt at once, the next 0.3 s after a failure, then twice as long
+        assert [await deliver(), await deliver(0.299), await deliver(0.001)] == [1, 0, 1]
+        assert [await deliver(0.599), await deliver(0.001)] == [0, 1]
+        assert await deliver(3600) == 0  # acknowledged: never again
+        [row] = await WebhookDelivery.filter(endpoint_id=endpoint_id)
 
-    assert len(receiver.received) == 3
+    received = receiver.received
     assert len({request.headers["Trunkline-Event-Id"] for request in received}) == 1
     assert len({request.body for request in received}) == 1
     assert all(verify(secret, request.body, request.headers["Trunkline-Signature"]) for request in received)
-    first_wait, second_wait = received[1].at - received[0].at, received[2].at - received[1].at
-    assert 0.3 <= first_wait < 1.0 and 0.6 <= second_wait < 1.6, (first_wait, second_wait)  # 0.3 s, then doubled
-    [row] = await WebhookDelivery.filter(endpoint_id=endpoint_id)
     assert (row.attempts, row.last_status, row.delivered_at is not None, row.given_up_at) == (3, 200, True, None)
 
 
-async def test_deliveries_are_given_up_after_the_retry_window(settings, database_url):
-    async with Receiver([500] * 100) as receiver, running(dataclasses.replace(settings, webhook_give_up_after=1.0)) as tenant:
+async def test_deliveries_are_given_up_after_the_retry_window(settings):
+    clock = SetClock()
+    give_up_after_a_second = dataclasses.replace(settings, webhook_give_up_after=1.0)
+    async with Receiver([500] * 100) as receiver, passes(give_up_after_a_second, clock) as (tenant, deliver):
         endpoint_id, _ = await endpoint(tenant, receiver.url())
-        number = await import_twilio(tenant)
+        await import_twilio(tenant)
 
-        async def given_up():
-            return await WebhookDelivery.filter(endpoint_id=endpoint_id, given_up_at__isnull=False).first()
+        # attempts at 0, 0.3 and 0.9 s; the next would be at 2.1 s, past the window: given up instead
+        assert [await deliver(), await deliver(0.3), await deliver(0.6)] == [1, 1, 1]
+        assert await deliver(3600) == 0
+        [row] = await WebhookDelivery.filter(endpoint_id=endpoint_id)
 
-        row = await wait_until(given_up, seconds=10, what="the delivery to be given up")
-        attempts = len(receiver.received)
-        await asyncio.sleep(1.0)
-
-    assert number["id"]
-    assert 2 <= attempts == row.attempts == len(receiver.received)  # retried, then never again
+    assert row.given_up_at == clock.now() - timedelta(seconds=3600)
+    assert row.attempts == len(receiver.received) == 3
     assert row.delivered_at is None and row.last_status == 500
 
 
@@ -194,7 +220,11 @@ async def test_deliveries_resume_after_the_server_is_killed_mid_attempt(tmp_path
 
         with serving(tmp_path, **environment) as restarted:
             received = await receiver.wait_for(2, seconds=30)  # once the dead worker's claim (6 s) runs out
-            await asyncio.sleep(1.0)
+
+            async def recorded() -> bool:
+                return "attempt 1: delivered" in restarted.process.log()
+
+            await wait_until(recorded, seconds=10, what="the delivery to be recorded")
             logs = served.process.log() + restarted.process.log()
 
     assert len(receiver.received) == 2
