@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from tortoise.transactions import in_transaction
 
 from models import PhoneNumber, statements
 from models.enums import PhoneNumberCapability, PhoneNumberStatus
-from resolvers.provisioning.leases import LeaseBusy, Leases
+from resolvers.provisioning.leases import LeaseBusy, Leases, given_up
 from resolvers.workspaces import count_slot_holders, create_workspace, locked_workspace
 from tests.factories import add_agent, add_phone_number
 
@@ -99,6 +100,25 @@ async def test_a_lease_is_taken_only_when_free_or_lapsed_and_given_up_by_its_hol
         assert now_held not in (None, "someone-dead", token)
         await PhoneNumber.filter(id=number.id).update(lease_token="another")  # lost meanwhile
     assert (await PhoneNumber.get(id=number.id)).lease_token == "another"  # not ours to give up
+
+
+async def test_a_lease_its_holder_cleared_itself_is_not_released_again(app, caplog):
+    workspace = await create_workspace("Acme", 10)
+    number = await add_phone_number(workspace, "+14155550100")
+
+    async def release_statements(clear_it_ourselves: bool) -> list[str]:
+        async with Leases().number(number.id):
+            if clear_it_ourselves:  # as an import's activation does, in its own transaction
+                token = (await PhoneNumber.get(id=number.id)).lease_token
+                await PhoneNumber.filter(id=number.id).update(lease_token=None, lease_expires_at=None)
+                given_up(token)
+            caplog.clear()
+        return [r.getMessage() for r in caplog.records if '"lease_token" = NULL' in r.getMessage()]
+
+    caplog.set_level(logging.DEBUG, logger="tortoise.db_client")
+    assert len(await release_statements(clear_it_ourselves=False)) == 1
+    assert await release_statements(clear_it_ourselves=True) == []
+    assert (await PhoneNumber.get(id=number.id)).lease_token is None
 
 
 async def test_a_row_by_id_is_found_in_its_own_workspace_only(app):

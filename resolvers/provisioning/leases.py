@@ -25,6 +25,10 @@ from models import PhoneNumber, SipTrunk, statements
 
 M = TypeVar("M", bound=Model)
 log = logging.getLogger(__name__)
+# The leases this process holds, by token: True once the holder cleared its lease itself, in the
+# transaction that finished its work (an import's activation), so that the release has nothing to write.
+_holding: dict[str, bool] = {}
+
 
 class LeaseBusy(Exception):
     """Another operation held the row for longer than we were willing to wait."""
@@ -54,6 +58,12 @@ class Leases:
         return lease(SipTrunk, trunk_id, self.duration, self.wait if wait is None else wait)
 
 
+def given_up(token: str | None) -> None:
+    """The holder of the lease `token` has cleared it in a statement of its own, now committed."""
+    if token in _holding:
+        _holding[token] = True
+
+
 @asynccontextmanager
 async def lease(
     model: type[M], row_id: str, duration: timedelta, wait: float, held: str | None = None
@@ -62,7 +72,8 @@ async def lease(
     token = held or secrets.token_hex(16)
     deadline = asyncio.get_running_loop().time() + wait
     pause = 0.01
-    while not held and not await _take(model, row_id, token, duration):
+    taken = None
+    while not held and (taken := await _take(model, row_id, token, duration)) is None:
         if not await model.exists(id=row_id):
             yield None
             return
@@ -70,30 +81,34 @@ async def lease(
             raise LeaseBusy(row_id)
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.25)
+    _holding[token] = False
     renewing = asyncio.create_task(_renew(model, row_id, token, duration))
     try:
-        yield None if held else await statements.by_id(model, row_id)
+        yield taken
     finally:
         renewing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renewing
-        table = model._meta.db_table
-        await statements.execute(
-            f'UPDATE "{table}" SET "lease_token" = NULL, "lease_expires_at" = NULL WHERE "id" = ? AND "lease_token" = ?',
-            [row_id, token],
-        )
+        if not _holding.pop(token):
+            table = model._meta.db_table
+            await statements.execute(
+                f'UPDATE "{table}" SET "lease_token" = NULL, "lease_expires_at" = NULL WHERE "id" = ? AND "lease_token" = ?',
+                [row_id, token],
+            )
 
 
 # Every import, bind and delete takes and gives up leases: their statements are written out (models/statements.py).
-async def _take(model: type[Model], row_id: str, token: str, duration: timedelta) -> bool:
+async def _take(model: type[M], row_id: str, token: str, duration: timedelta) -> M | None:
+    """The row, leased to `token` by the same statement; None while another holds it (or it is gone)."""
     now = datetime.now(UTC)
     expires, lapsed = (statements.db_value(model, "lease_expires_at", at) for at in (now + duration, now))
-    taken = await statements.execute(
+    taken = await statements.instances(
+        model,
         f'UPDATE "{model._meta.db_table}" SET "lease_token" = ?, "lease_expires_at" = ? '
-        'WHERE "id" = ? AND ("lease_token" IS NULL OR "lease_expires_at" < ?)',
+        'WHERE "id" = ? AND ("lease_token" IS NULL OR "lease_expires_at" < ?) RETURNING *',
         [token, expires, row_id, lapsed],
     )
-    return taken == 1
+    return taken[0] if taken else None
 
 
 async def _renew(model: type[Model], row_id: str, token: str, duration: timedelta) -> None:

@@ -12,7 +12,7 @@ from models import Agent, PhoneNumber, PhoneNumberEventType, SipTrunk, Workspace
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from resolvers.events import delete_recorded, update_recorded
 from resolvers.outcomes import ErrorCode, FieldCode, FieldProblem, Invalid, LimitReached
-from resolvers.provisioning.leases import LeaseBusy
+from resolvers.provisioning.leases import LeaseBusy, given_up
 from resolvers.validation import not_found
 from resolvers.workspaces import count_slot_holders, locked_workspace
 
@@ -107,7 +107,7 @@ async def activate_number(
 ) -> PhoneNumber:
     """The carriers are done: the number is ACTIVE with what it can do and the ids to undo it later,
     IMPORTED is recorded, the journal forgotten and the number's lease given up, in one transaction
-    (the lease's own release then finds nothing to write: one commit fewer per import)."""
+    (the lease's own release then sends nothing: one commit fewer per import)."""
     active = await update_recorded(
         number.id, PhoneNumberEventType.IMPORTED, also=journal.forget,
         status=PhoneNumberStatus.ACTIVE, capabilities=[c.value for c in capabilities], updated_at=datetime.now(UTC),
@@ -115,4 +115,5 @@ async def activate_number(
     )
     if active is None:  # our lease lapsed and recovery gave the reservation up: what we made is undone
         raise LeaseBusy(number.id)
+    given_up(number.lease_token)
     return active
