@@ -60,8 +60,8 @@ class _BadAnswer(Exception):
 
 
 class AdminToken:
-    """The `sip.admin` token our own Twirp requests carry: signed once and reused for half its life, where
-    signing one per request cost about a third of a millisecond of CPU per carrier call."""
+    """The `sip.admin` token every Twirp request carries (ours and the SDK's): signed once and reused for
+    half its life, where signing one per request cost about a third of a millisecond of CPU per carrier call."""
 
     LIFETIME = 600.0  # seconds
     RENEW_AFTER = LIFETIME / 2  # a reused token has at least five minutes left
@@ -145,9 +145,12 @@ class TwirpTransport:
 
     @property
     def sip(self) -> SipService:
-        """The SDK's SIP service, for the calls it wraps."""
+        """The SDK's SIP service, for the calls it wraps, carrying our admin token: the SDK signs a new one
+        for every call unless it holds a signed one (what LiveKitAPI(token=…) sets), so it is handed ours,
+        renewed as it ages."""
         if self._api is None:
             raise RuntimeError("LiveKitGateway.start() must be awaited before making calls")
+        self._api.sip._token = self._token.get()
         return self._api.sip
 
     async def call(

@@ -486,6 +486,27 @@ async def test_gateway_leaves_a_borrowed_session_open(sandbox):
         assert not session.closed
 
 
+async def test_every_call_sdk_wrapped_or_ours_carries_one_admin_token_signed_once(sandbox):
+    sent: list[str] = []
+
+    async def on_request_start(session, context, params) -> None:
+        sent.append(params.headers.get("Authorization", ""))
+
+    tracing = aiohttp.TraceConfig()
+    tracing.on_request_start.append(on_request_start)
+    async with (
+        aiohttp.ClientSession(trace_configs=[tracing]) as session,
+        LiveKitGateway(url=str(sandbox.make_url("")), api_key=KEY, api_secret=SECRET, session=session) as gateway,
+    ):
+        trunk_id = await gateway.create_inbound_trunk("shared", ["+14155550100"])  # through the SDK
+        await gateway.create_dispatch_rule("rule", agent_name="agent", trunk_ids=[trunk_id])  # through the SDK
+        await gateway.get_inbound_trunk(trunk_id)  # ours, as protobuf
+        await gateway.search_numbers(limit=1)  # ours, as JSON
+
+    assert len(sent) == 4 and sent[0].startswith("Bearer ey")
+    assert set(sent) == {sent[0]}
+
+
 async def test_gateway_closes_the_session_it_made(sandbox):
     gateway = LiveKitGateway(url=str(sandbox.make_url("")), api_key=KEY, api_secret=SECRET)
     await gateway.start()
