@@ -580,6 +580,23 @@ async def test_import_refused_at_phone_number_limit(app, make_tenant):
     assert sandbox_state(app) == carriers_before
 
 
+@pytest.mark.parametrize("whose", ["this workspace", "another workspace"])
+async def test_a_number_already_held_is_refused_as_such_even_when_the_workspace_is_full(app, make_tenant, whose):
+    # given: a full workspace, and the number held by it or by another
+    tenant = await make_tenant("Small", phone_number_limit=1)
+    other = await make_tenant("Globex")
+    await add_phone_number(tenant.workspace, "+12025550101")
+    held = await add_phone_number(tenant.workspace if whose == "this workspace" else other.workspace, "+12025550188")
+
+    # when
+    result = await import_number(tenant, {"input": {"e164": "+12025550188", "source": "LIVEKIT"}})
+
+    # then
+    assert result["__typename"] == "ValidationError"
+    assert field_codes(result) == [("e164", "ALREADY_EXISTS")]
+    assert (held.id in result["fieldErrors"][0]["message"]) == (whose == "this workspace")
+
+
 async def test_refused_import_frees_its_slot(app, make_tenant):
     # given
     tenant = await make_tenant("Small", phone_number_limit=1)

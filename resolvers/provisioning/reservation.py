@@ -41,19 +41,24 @@ async def reserve_number(
     """Insert the number as PROVISIONING if the workspace has a free slot.
 
     The workspace row is locked (PostgreSQL) or the connection serialises transactions (SQLite),
-    so concurrent reservations count each other; the unique e164 refuses a concurrent duplicate.
+    so concurrent reservations count each other; the unique e164 refuses a concurrent duplicate. The
+    insert is tried first and the number looked for only when it fails, a statement fewer for an
+    import that goes through; a number already held is still reported before a full workspace.
     """
     for _ in range(3):
-        held = await already_held(workspace_id, e164)
-        if held:
-            return held
         try:
-            return await _insert_under_cap(workspace_id, e164, source, **fields)
+            reserved = await _insert_under_cap(workspace_id, e164, source, **fields)
         except IntegrityError:
             # Either the number's unique index (a concurrent import won, and may have lost again since: look
             # again) or a foreign key (the trunk or agent was deleted after it was looked up).
             if gone := await _references_gone(fields):
                 return gone
+            if held := await already_held(workspace_id, e164):
+                return held
+            continue
+        if isinstance(reserved, LimitReached):
+            return await already_held(workspace_id, e164) or reserved
+        return reserved
     return Invalid((FieldProblem("e164", FieldCode.ALREADY_EXISTS, f"{e164} is being imported by another request"),))
 
 
