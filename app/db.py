@@ -21,9 +21,28 @@ def create_private_sqlite_file(database_url: str) -> None:
         pass
 
 
+async def _as_released(connection: Any) -> None:
+    """What a PostgreSQL connection goes back to the pool with: as it is. asyncpg's default reset sends a
+    second round trip after every statement or transaction (`SELECT pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL`) for session state nothing here leaves on a pooled connection: no advisory
+    lock, cursor or SET, and the event feed LISTENs on a connection of its own. asyncpg still rolls back
+    a transaction left open and drops listeners before this is called."""
+
+
+def _connection(database_url: str) -> str | dict[str, Any]:
+    if not database_url or database_url.startswith("sqlite://"):
+        return database_url
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    config = expand_db_url(database_url)
+    if config["engine"] == "tortoise.backends.asyncpg":
+        config["credentials"]["reset"] = _as_released
+    return config
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": _connection(database_url)},
         "apps": {APP_LABEL: {"models": ["models"], "migrations": "models.migrations", "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",
