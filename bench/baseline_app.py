@@ -57,8 +57,11 @@ def make_app(database_url: str) -> Starlette:
         parts = urlsplit(database_url)
         dsn = parts._replace(scheme="postgresql").geturl()
 
+        async def as_released(connection) -> None:
+            """Without asyncpg's reset query on release, as Trunkline's pool (app/db.py): one round trip each."""
+
         async def open_db() -> None:
-            state["pool"] = await asyncpg.create_pool(dsn, min_size=1, max_size=5)
+            state["pool"] = await asyncpg.create_pool(dsn, min_size=1, max_size=5, reset=as_released)
 
         async def close_db() -> None:
             await state["pool"].close()
