@@ -17,10 +17,10 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
 
 from models import CarrierStep, PhoneNumber, StepState, statements
 from providers.errors import ProviderFailure, ProviderTimeout
@@ -105,12 +105,7 @@ class Journal:
             for _ in range(JOINING_PASSES):
                 await asyncio.sleep(0)
             self._writing = None
-            if len(rows) == 1:  # a statement of its own is a transaction of its own: no BEGIN and COMMIT to send
-                await rows[0].save()
-            else:
-                async with in_transaction() as connection:
-                    for each in rows:
-                        await each.save(using_db=connection)
+            await _insert(rows)
         except BaseException as failure:
             self._writing = None
             if isinstance(failure, asyncio.CancelledError):
@@ -170,7 +165,7 @@ class Journal:
                 continue
             if self.unsettled and row.state is StepState.STARTED:
                 continue
-            await row.delete()
+            await statements.execute('DELETE FROM "carrier_step" WHERE "id" = ?', [row.id])
             self._steps.remove(row)
         if failures:
             raise failures[0]
@@ -186,3 +181,29 @@ class Journal:
                 f'DELETE FROM "carrier_step" WHERE "id" IN ({", ".join("?" for _ in ids)})', ids, connection
             )
             self._steps.clear()
+
+
+_COLUMNS = ("owner_id", "workspace_id", "seq", "action", "params", "state", "created_at", "updated_at")
+_INSERT = 'INSERT INTO "carrier_step" ({}) VALUES {{}} RETURNING "id", "seq"'.format(", ".join(f'"{c}"' for c in _COLUMNS))
+_ROW = "(" + ", ".join("?" for _ in _COLUMNS) + ")"
+
+
+async def _insert(rows: list[CarrierStep]) -> None:
+    """The rows in one INSERT, however many steps started together: a single statement is its own
+    transaction (one flush to disk, all or none of the rows), with no BEGIN and COMMIT to send. Each row
+    gets the id the database gave it, matched by its seq (the order RETURNING lists rows in is not defined)."""
+    now = datetime.now(UTC)
+    values = []
+    for row in rows:
+        row.created_at = row.updated_at = now
+        values += [
+            row.owner_id, row.workspace_id, row.seq, row.action,
+            statements.db_value(CarrierStep, "params", row.params),
+            statements.db_value(CarrierStep, "state", row.state),
+            statements.db_value(CarrierStep, "created_at", now),
+            statements.db_value(CarrierStep, "updated_at", now),
+        ]
+    returned = await statements.rows(_INSERT.format(", ".join(_ROW for _ in rows)), values)
+    ids = {found["seq"]: found["id"] for found in returned}
+    for row in rows:
+        row.id = ids[row.seq]
