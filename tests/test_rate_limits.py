@@ -66,17 +66,27 @@ async def test_a_key_over_its_limit_gets_429_with_retry_after_and_other_keys_do_
     assert other.status_code == 200
 
 
-async def test_retry_after_is_when_the_window_lets_the_next_request_through(make_client):
+async def on_a_set_clock(make_client, rate_limit: str):
+    """An app on a clock the test moves, with this limit; its clock and a post as one new key."""
     clock = SetClock()
-    client = await make_client(clock, rate_limit="2/2 seconds")
+    client = await make_client(clock, rate_limit=rate_limit)
     key = await new_key()
 
+    async def post() -> httpx.Response:
+        return await client.post("/graphql", json=QUERY, headers=key)
+
+    return clock, post
+
+
+async def test_retry_after_is_when_the_window_lets_the_next_request_through(make_client):
+    clock, post = await on_a_set_clock(make_client, "2/2 seconds")
+
     async def status() -> int:
-        return (await client.post("/graphql", json=QUERY, headers=key)).status_code
+        return (await post()).status_code
 
     assert [await status(), await status()] == [200, 200]
     clock.advance(0.5)
-    refused = await client.post("/graphql", json=QUERY, headers=key)
+    refused = await post()
     assert_rate_limited(refused, window=2)
     assert refused.headers["retry-after"] == "2"  # the oldest request leaves the window 1.5 s from now
 
@@ -87,21 +97,16 @@ async def test_retry_after_is_when_the_window_lets_the_next_request_through(make
 
 
 async def test_a_request_exactly_retry_after_seconds_later_goes_through(make_client):
-    clock = SetClock()
-    client = await make_client(clock, rate_limit="1/2 seconds")
-    key = await new_key()
+    clock, post = await on_a_set_clock(make_client, "1/2 seconds")
 
-    async def status() -> int:
-        return (await client.post("/graphql", json=QUERY, headers=key)).status_code
-
-    assert await status() == 200
-    refused = await client.post("/graphql", json=QUERY, headers=key)
+    assert (await post()).status_code == 200
+    refused = await post()
 
     assert refused.headers["retry-after"] == "2"
     clock.advance(1.999999)
-    assert await status() == 429
+    assert (await post()).status_code == 429
     clock.advance(0.000001)
-    assert await status() == 200
+    assert (await post()).status_code == 200
 
 
 async def test_failed_authentications_from_an_address_stop_even_a_valid_key_from_it(make_client):

@@ -158,12 +158,12 @@ async def passes(settings: Settings, clock: SetClock):
     one pass at start: what a pass sends, and when, is then the test's to see."""
     quiet = dataclasses.replace(settings, webhook_interval=3600)
     async with running(quiet) as tenant, WebhookSender(TargetRules()) as sender:
-        policy = delivery_policy(quiet)
+        policy, box = delivery_policy(quiet), SecretBox.from_setting(SECRET_KEY)
 
         async def deliver(after: float = 0.0) -> int:
             """Move the clock on by `after` seconds, make a pass; the attempts it made."""
             clock.advance(after)
-            return await deliver_webhooks(sender, SecretBox.from_setting(SECRET_KEY), policy, clock)
+            return await deliver_webhooks(sender, box, policy, clock)
 
         yield tenant, deliver
 

@@ -193,6 +193,7 @@ async def _insert(rows: list[CarrierStep]) -> None:
     transaction (one flush to disk, all or none of the rows), with no BEGIN and COMMIT to send. Each row
     gets the id the database gave it, matched by its seq (the order RETURNING lists rows in is not defined)."""
     now = datetime.now(UTC)
+    stamp = statements.db_value(CarrierStep, "created_at", now)
     values = []
     for row in rows:
         row.created_at = row.updated_at = now
@@ -200,8 +201,7 @@ async def _insert(rows: list[CarrierStep]) -> None:
             row.owner_id, row.workspace_id, row.seq, row.action,
             statements.db_value(CarrierStep, "params", row.params),
             statements.db_value(CarrierStep, "state", row.state),
-            statements.db_value(CarrierStep, "created_at", now),
-            statements.db_value(CarrierStep, "updated_at", now),
+            stamp, stamp,
         ]
     returned = await statements.rows(_INSERT.format(", ".join(_ROW for _ in rows)), values)
     ids = {found["seq"]: found["id"] for found in returned}
