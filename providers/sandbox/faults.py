@@ -8,10 +8,12 @@ when `times` is None. The first matching rule that takes the request wins.
 
 - "before" (the default): wait `delay` seconds, then answer `status` with `body`, or drop the
   connection, or, with only a delay, let the request through. The carrier never acted.
-- "after": the real handler runs first and its effect on the emulator state stays; then wait
-  `delay` seconds and answer `status` with `body` (acted, but answered an error), or drop the
-  connection (acted, then the connection broke), or, with only a delay, send the real answer
-  late (acted; a client whose timeout is shorter gives up without knowing).
+- "after": the real handler runs first and its effect on the emulator state stays; then, once
+  `delay` seconds have passed since the request arrived (the emulator's own work counts towards
+  them, as a real carrier's does towards its round trip), answer `status` with `body` (acted,
+  but answered an error), or drop the connection (acted, then the connection broke), or, with
+  only a delay, send the real answer late (acted; a client whose timeout is shorter gives up
+  without knowing).
 
 `probability` (in (0, 1], default 1) is the chance that a matching request takes the rule. A
 request that does not is not counted against `times` and goes on to the next matching rule. The
@@ -143,14 +145,16 @@ def _drop(request: web.Request) -> web.Response:
 
 
 async def _after(rule: FaultRule, request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Let the carrier act, then spoil or delay its answer."""
+    """Let the carrier act, then spoil or delay its answer: it leaves `delay` seconds after the request came."""
+    loop = asyncio.get_running_loop()
+    answer_at = loop.time() + rule.delay
     try:
         answer: web.StreamResponse | web.HTTPException = await handler(request)
     except web.HTTPException as error:
         answer = error
     # The handler is not cancelled if the client gives up meanwhile (aiohttp's default), so the
     # state change above stands either way.
-    await asyncio.sleep(rule.delay)
+    await _until(loop, answer_at)
     if rule.drop:
         return _drop(request)
     if rule.status is not None:
@@ -158,6 +162,16 @@ async def _after(rule: FaultRule, request: web.Request, handler: Handler) -> web
     if isinstance(answer, web.HTTPException):
         raise answer
     return answer
+
+
+async def _until(loop: asyncio.AbstractEventLoop, moment: float) -> None:
+    """Wait until `moment` on the loop's clock. A timer wakes up to a millisecond late (epoll waits in
+    whole milliseconds, rounded up), which would add to every delayed answer; the last millisecond
+    is waited by yielding to the loop instead."""
+    if (left := moment - loop.time()) > 0.001:
+        await asyncio.sleep(left - 0.001)
+    while loop.time() < moment:
+        await asyncio.sleep(0)
 
 
 def fault_middleware(faults: Faults) -> Middleware:

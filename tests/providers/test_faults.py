@@ -10,8 +10,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 
-from providers.sandbox.faults import FaultRule, Faults
+from providers.sandbox.faults import FaultRule, Faults, fault_middleware
 from providers.sandbox.server import DEMO_STATE, load_seed, start_sandbox
 from providers.sandbox.twilio import TwilioState
 from tests.sandbox_snapshot import comparable_carriers
@@ -254,6 +255,31 @@ async def test_delay_fault_after_sends_the_real_answer_late(sandbox, http):
     assert (status, body["friendly_name"]) == (201, "Outbound")
     assert body["sid"] in sandbox.twilio.account(CUSTOMER_SID).credential_lists
     assert sandbox.requests == [{"method": "POST", "path": CREDENTIAL_LISTS_PATH, "status": 201}]
+
+
+async def test_delay_fault_after_counts_the_carriers_own_work_towards_the_delay(aiohttp_client):
+    """The delay is the carrier's whole round trip: the answer leaves `delay` after the request came,
+    however long the carrier took to act within it (a benchmark's injected RTT is then the RTT)."""
+    faults = Faults()
+    faults.add("POST", "/slow", delay=0.3, when="after")
+    acted = []
+
+    async def slow_carrier(request):
+        await asyncio.sleep(0.25)
+        acted.append(time.monotonic())
+        return web.json_response({"ok": True})
+
+    app = web.Application(middlewares=[fault_middleware(faults)])
+    app.router.add_post("/slow", slow_carrier)
+    client = await aiohttp_client(app)
+
+    started = time.monotonic()
+    async with client.post("/slow") as response:
+        assert (response.status, await response.json()) == (200, {"ok": True})
+    answered = time.monotonic() - started
+
+    assert acted and acted[0] - started >= 0.25
+    assert 0.3 <= answered < 0.5  # 0.55 or more if the delay were waited after the carrier's 0.25 s
 
 
 async def test_delay_fault_after_passes_on_a_raised_http_error(sandbox, http):
