@@ -29,7 +29,7 @@ class PhoneNumberEvent:
     @strawberry.field(description="The number as it is now; null once it is gone (deleted, or its import failed).")
     async def phone_number(self, info: Info[Context, None]) -> PhoneNumber | None:
         row = await models.PhoneNumber.get_or_none(id=self.phone_number_id, workspace_id=current_workspace(info).id)
-        return PhoneNumber.from_row(row) if row else None
+        return PhoneNumber.from_row(row, info.context.loaders) if row else None
 
     @classmethod
     def from_row(cls, row: models.PhoneNumberEvent) -> PhoneNumberEvent:

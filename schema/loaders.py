@@ -24,6 +24,7 @@ class RowLoader(Generic[M]):
     def __init__(self, model: type[M], workspace_id: str) -> None:
         self._model, self._workspace_id = model, workspace_id
         self._read: dict[str, M | None] = {}
+        self._shown: dict[tuple[str, Callable], object] = {}  # a row read ahead is shown once per request
         self._batched: DataLoader[str, M | None] | None = None  # made on first use: most requests need none
 
     async def _fetch(self, ids: Sequence[str]) -> list[M | None]:
@@ -40,18 +41,36 @@ class RowLoader(Generic[M]):
             await self._fetch(wanted)
 
     def shown(self, row_id: str, show: Callable[[M], T]) -> T | None | Awaitable[T | None]:
-        """`show(row)`, or None when there is no such row: at once when the row was read ahead, else an
-        awaitable whose read is batched with the other fields'."""
+        """`show(row)`, or None when there is no such row: at once when the row was read ahead (made once
+        for the page's numbers that share it), else an awaitable whose read is batched with the other fields'."""
         if row_id in self._read:
             row = self._read[row_id]
-            return None if row is None else show(row)
-        return self._shown_later(row_id, show)
+            if row is None:
+                return None
+            key = (row_id, show)
+            if key not in self._shown:
+                self._shown[key] = show(row)
+            return self._shown[key]
+        return _Later(lambda: self._shown_later(row_id, show))
 
     async def _shown_later(self, row_id: str, show: Callable[[M], T]) -> T | None:
         if self._batched is None:
             self._batched = DataLoader(load_fn=self._fetch)
         row = await self._batched.load(row_id)
         return None if row is None else show(row)
+
+
+class _Later:
+    """An awaitable that starts its read when awaited, not when made: a number whose agent is not asked
+    for reads nothing (and leaves no coroutine behind that was never awaited)."""
+
+    __slots__ = ("_start",)
+
+    def __init__(self, start: Callable[[], Awaitable]) -> None:
+        self._start = start
+
+    def __await__(self):
+        return self._start().__await__()
 
 
 class Loaders:

@@ -38,7 +38,7 @@ class Query:
         match prefix_of(id):
             case "phone":
                 row = await phone_numbers.get_phone_number(workspace_id, id)
-                return PhoneNumber.from_row(row) if row else None
+                return PhoneNumber.from_row(row, info.context.loaders) if row else None
             case "agent":
                 row = await agents.get_agent(workspace_id, id)
                 return Agent.from_row(row) if row else None
@@ -57,7 +57,7 @@ class Query:
     @strawberry.field(description="A number by id; null for an unknown id, a legacy UUID, or another workspace's number.")
     async def phone_number(self, info: Info[Context, None], id: strawberry.ID) -> PhoneNumber | None:
         row = await phone_numbers.get_phone_number(current_workspace(info).id, id)
-        return PhoneNumber.from_row(row) if row else None
+        return PhoneNumber.from_row(row, info.context.loaders) if row else None
 
     @strawberry.field(description="The workspace's numbers, oldest first, in pages of at most 100.")
     async def phone_numbers(
@@ -79,7 +79,7 @@ class Query:
         except InvalidArgument as error:
             raise argument_error(error) from None
         await _read_ahead(info, page.rows)
-        edges = [PhoneNumberEdge(cursor=phone_numbers.encode_cursor(r.id), node=PhoneNumber.from_row(r)) for r in page.rows]
+        edges = [PhoneNumberEdge(cursor=phone_numbers.encode_cursor(r.id), node=PhoneNumber.from_row(r, info.context.loaders)) for r in page.rows]
         return PhoneNumberConnection(
             edges=edges,
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),

@@ -17,6 +17,7 @@ from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from schema.documents import MAX_TOKENS as MAX_TOKENS  # the query limits are read from here
 from schema.error_codes import is_unexpected
 from schema.execution import execute_operation
+from schema.executor import TrunklineExecutor
 from schema.errors import NotFoundError, PaymentRequiredError, ProviderError
 from schema.events import Subscription
 from schema.mutations.check_phone_number import check_phone_number
@@ -54,7 +55,7 @@ class TrunklineSchema(strawberry.Schema):
     of Strawberry's extension hooks, which cost a small query more than running it."""
 
     def __init__(self, *args, limit_rules: tuple = (), hide_suggestions: bool = False, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, execution_context_class=TrunklineExecutor, **kwargs)
         self.hide_suggestions = hide_suggestions
         self.validation_rules = (*specified_rules, *limit_rules)
         self.execute_function = self._get_execute_function()

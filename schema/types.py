@@ -11,6 +11,7 @@ import models
 from resolvers.workspaces import count_slot_holders
 from schema import enums
 from schema.context import Context, current_workspace
+from schema.loaders import Loaders
 
 
 @strawberry.interface(description="An object with a prefixed wire id: phone_…, agent_…, trunk_… or whk_….")
@@ -71,18 +72,13 @@ class PhoneNumber(Node):
     trunk_id: strawberry.ID | None = strawberry.field(description="The trunk carrying the number (trunk_…), if any.")
     agent_id: strawberry.ID | None = strawberry.field(description="The agent answering calls (agent_…); null when unbound.")
     livekit_phone_number_id: str | None = strawberry.field(description="LiveKit's PN_… id; source LIVEKIT only.")
-
-    # Plain functions that may return an awaitable: a row read ahead (a page's) is answered at once.
-    @strawberry.field(description="The trunk carrying the number, if any.")
-    def trunk(self, info: Info[Context, None]) -> SipTrunk | None:
-        return info.context.loaders.trunk.shown(self.trunk_id, SipTrunk.from_row) if self.trunk_id else None
-
-    @strawberry.field(description="The agent answering calls, if bound.")
-    def agent(self, info: Info[Context, None]) -> Agent | None:
-        return info.context.loaders.agent.shown(self.agent_id, Agent.from_row) if self.agent_id else None
+    # Plain fields, set by from_row: the object at once when the page read its row ahead, else an awaitable
+    # whose read is batched with the other numbers' (schema/loaders.py). No resolver to call per number.
+    trunk: SipTrunk | None = strawberry.field(description="The trunk carrying the number, if any.")
+    agent: Agent | None = strawberry.field(description="The agent answering calls, if bound.")
 
     @classmethod
-    def from_row(cls, row: models.PhoneNumber) -> PhoneNumber:
+    def from_row(cls, row: models.PhoneNumber, loaders: Loaders) -> PhoneNumber:
         return cls(
             id=strawberry.ID(row.id),
             e164=row.e164,
@@ -95,6 +91,8 @@ class PhoneNumber(Node):
             trunk_id=strawberry.ID(row.trunk_id) if row.trunk_id else None,
             agent_id=strawberry.ID(row.agent_id) if row.agent_id else None,
             livekit_phone_number_id=row.livekit_phone_number_id,
+            trunk=loaders.trunk.shown(row.trunk_id, SipTrunk.from_row) if row.trunk_id else None,
+            agent=loaders.agent.shown(row.agent_id, Agent.from_row) if row.agent_id else None,
         )
 
 

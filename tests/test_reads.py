@@ -252,3 +252,6 @@ async def test_a_page_reads_its_agents_and_trunks_in_one_statement_each_whatever
 
     one = await tenant.graphql("query ($id: ID!) { phoneNumber(id: $id) { agent { name } } }", {"id": numbers[0].id})
     assert one["data"]["phoneNumber"]["agent"] == {"name": "Agent 0"} and len(batched) == 1
+    # A number whose agent and trunk are not asked for reads neither.
+    unasked = await tenant.graphql("query ($id: ID!) { phoneNumber(id: $id) { e164 } }", {"id": numbers[1].id})
+    assert unasked["data"]["phoneNumber"] == {"e164": "+12025550001"} and len(batched) == 1

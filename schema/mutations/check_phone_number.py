@@ -11,6 +11,7 @@ from resolvers.provisioning.health import HealthCheck, ProblemCode
 from schema.context import Context, current_workspace
 from schema.enums import Provider
 from schema.errors import NotFoundError, ProviderError
+from schema.loaders import Loaders
 from schema.results import CARRIERS, to_error
 from schema.types import PhoneNumber
 
@@ -37,12 +38,12 @@ class PhoneNumberCheck:
     checked_at: datetime = strawberry.field(description="When the check ended (UTC).")
 
     @classmethod
-    def from_check(cls, check: HealthCheck) -> "PhoneNumberCheck":
+    def from_check(cls, check: HealthCheck, loaders: Loaders) -> "PhoneNumberCheck":
         problems = [
             CarrierProblem(provider=CARRIERS[p.provider], resource=p.resource, code=p.code.value, message=p.message, repaired=p.repaired)
             for p in check.problems
         ]
-        return cls(phone_number=PhoneNumber.from_row(check.number), healthy=check.healthy, problems=problems, checked_at=check.checked_at)
+        return cls(phone_number=PhoneNumber.from_row(check.number, loaders), healthy=check.healthy, problems=problems, checked_at=check.checked_at)
 
 
 CheckPhoneNumberResult = Annotated[
@@ -62,5 +63,5 @@ async def check_phone_number(
 ) -> CheckPhoneNumberResult:
     outcome = await check_use_case(current_workspace(info).id, id, info.context.services, repair=bool(repair))
     if isinstance(outcome, HealthCheck):
-        return PhoneNumberCheck.from_check(outcome)
+        return PhoneNumberCheck.from_check(outcome, info.context.loaders)
     return to_error(outcome)

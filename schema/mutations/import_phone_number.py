@@ -76,5 +76,5 @@ ImportPhoneNumberResult = Annotated[
 async def import_phone_number(info: Info[Context, None], input: ImportPhoneNumberInput) -> ImportPhoneNumberResult:
     outcome = await import_use_case(current_workspace(info).id, input.request(), info.context.services)
     if isinstance(outcome, models.PhoneNumber):
-        return ImportPhoneNumberSuccess(phone_number=PhoneNumber.from_row(outcome))
+        return ImportPhoneNumberSuccess(phone_number=PhoneNumber.from_row(outcome, info.context.loaders))
     return to_error(outcome)

@@ -38,5 +38,5 @@ async def purchase_phone_number(info: Info[Context, None], input: PurchasePhoneN
     request = PurchaseRequest(e164=input.e164, label=input.label, agent_id=input.agent_id)
     outcome = await purchase_use_case(current_workspace(info).id, request, info.context.services)
     if isinstance(outcome, models.PhoneNumber):
-        return PurchasePhoneNumberSuccess(phone_number=PhoneNumber.from_row(outcome))
+        return PurchasePhoneNumberSuccess(phone_number=PhoneNumber.from_row(outcome, info.context.loaders))
     return to_error(outcome)

@@ -45,5 +45,5 @@ async def update_phone_number(info: Info[Context, None], input: UpdatePhoneNumbe
     request = UpdateRequest(id=input.id, label=_given(input.label), agent_id=_given(input.agent_id))
     outcome = await update_use_case(current_workspace(info).id, request, info.context.services)
     if isinstance(outcome, models.PhoneNumber):
-        return UpdatePhoneNumberSuccess(phone_number=PhoneNumber.from_row(outcome))
+        return UpdatePhoneNumberSuccess(phone_number=PhoneNumber.from_row(outcome, info.context.loaders))
     return to_error(outcome)
