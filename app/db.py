@@ -30,12 +30,14 @@ async def _as_released(connection: Any) -> None:
 
 
 def _connection(database_url: str) -> str | dict[str, Any]:
-    if not database_url or database_url.startswith("sqlite://"):
+    if not database_url:
         return database_url
     from tortoise.backends.base.config_generator import expand_db_url
 
     config = expand_db_url(database_url)
-    if config["engine"] == "tortoise.backends.asyncpg":
+    if config["engine"] == "tortoise.backends.sqlite":
+        config["engine"] = "app.sqlite_engine"  # Tortoise's client, with leaner and lazily durable transactions
+    elif config["engine"] == "tortoise.backends.asyncpg":
         config["credentials"]["reset"] = _as_released
     return config
 

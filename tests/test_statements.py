@@ -10,11 +10,11 @@ from tortoise import connections
 from tortoise.exceptions import DoesNotExist
 from tortoise.transactions import in_transaction
 
-from models import PhoneNumber, statements
+from models import PhoneNumber, SipTrunk, statements
 from models.enums import PhoneNumberCapability, PhoneNumberStatus
-from resolvers.provisioning.leases import LeaseBusy, Leases, given_up
+from resolvers.provisioning.leases import LeaseBusy, Leases, give_up, given_up
 from resolvers.workspaces import count_slot_holders, create_workspace, locked_workspace
-from tests.factories import add_agent, add_phone_number
+from tests.factories import add_agent, add_phone_number, add_sip_trunk
 
 
 def _fields(row) -> dict:
@@ -119,6 +119,34 @@ async def test_a_lease_its_holder_cleared_itself_is_not_released_again(app, capl
     assert len(await release_statements(clear_it_ourselves=False)) == 1
     assert await release_statements(clear_it_ourselves=True) == []
     assert (await PhoneNumber.get(id=number.id)).lease_token is None
+
+
+async def test_a_trunk_lease_given_up_in_a_transaction_ends_with_it_and_is_not_released_again(app, caplog):
+    """An import's activation frees the trunk it rode in the same transaction: the lease ends when that commits,
+    not before; if the transaction fails the lease is still held, and its holder releases it as usual."""
+    workspace = await create_workspace("Acme", 10)
+    trunk = await add_sip_trunk(workspace)
+    caplog.set_level(logging.DEBUG, logger="tortoise.db_client")
+
+    def releases() -> int:
+        return sum('"lease_token" = NULL' in r.getMessage() for r in caplog.records)
+
+    async with Leases().trunk(trunk.id) as held:
+        with pytest.raises(RuntimeError):
+            async with in_transaction() as connection:
+                await give_up(held, connection)
+                raise RuntimeError("the activation failed")
+        assert (await SipTrunk.get(id=trunk.id)).lease_token == held.lease_token  # rolled back: still ours
+        caplog.clear()
+    assert releases() == 1 and (await SipTrunk.get(id=trunk.id)).lease_token is None
+
+    async with Leases().trunk(trunk.id) as held:
+        async with in_transaction() as connection:
+            await give_up(held, connection)
+        given_up(held.lease_token)
+        assert (await SipTrunk.get(id=trunk.id)).lease_token is None
+        caplog.clear()
+    assert releases() == 0
 
 
 async def test_a_row_by_id_is_found_in_its_own_workspace_only(app):

@@ -28,7 +28,7 @@ async def provision(number: PhoneNumber, trunk: SipTrunk, agent: Agent | None, j
         )
         rule_id = done[0] if inbound else None
         # Activated under the lease, so a delete of the trunk's last other number counts this one.
-        return await activate_number(journal, number, carried, livekit_dispatch_rule_id=rule_id)
+        return await activate_number(journal, number, carried, under=trunk, livekit_dispatch_rule_id=rule_id)
 
 
 def plan(trunk: SipTrunk, agent: Agent | None) -> Plan | Invalid:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
 from models import PhoneNumber, SipTrunk, statements
@@ -64,6 +65,20 @@ def given_up(token: str | None) -> None:
         _holding[token] = True
 
 
+async def give_up(held: Model, connection: BaseDBAsyncClient) -> None:
+    """Clear the lease on `held` (the row `lease` yielded) in the caller's transaction, so that the lease ends
+    with the change made under it; once that commits, `given_up(held.lease_token)` spares the release."""
+    await _release(type(held), held.id, held.lease_token, connection)
+
+
+async def _release(model: type[Model], row_id: str, token: str, connection: BaseDBAsyncClient | None = None) -> None:
+    await statements.execute(
+        f'UPDATE "{model._meta.db_table}" SET "lease_token" = NULL, "lease_expires_at" = NULL '
+        'WHERE "id" = ? AND "lease_token" = ?',
+        [row_id, token], connection,
+    )
+
+
 @asynccontextmanager
 async def lease(
     model: type[M], row_id: str, duration: timedelta, wait: float, held: str | None = None
@@ -90,11 +105,7 @@ async def lease(
         with contextlib.suppress(asyncio.CancelledError):
             await renewing
         if not _holding.pop(token):
-            table = model._meta.db_table
-            await statements.execute(
-                f'UPDATE "{table}" SET "lease_token" = NULL, "lease_expires_at" = NULL WHERE "id" = ? AND "lease_token" = ?',
-                [row_id, token],
-            )
+            await _release(model, row_id, token)
 
 
 # Every import, bind and delete takes and gives up leases: their statements are written out (models/statements.py).

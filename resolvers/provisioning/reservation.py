@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from models import Agent, PhoneNumber, PhoneNumberEventType, SipTrunk, Workspace, statements
+from models.durability import lazily_durable_transaction
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from resolvers.events import delete_recorded, update_recorded
 from resolvers.outcomes import ErrorCode, FieldCode, FieldProblem, Invalid, LimitReached
-from resolvers.provisioning.leases import LeaseBusy, given_up
+from resolvers.provisioning.leases import LeaseBusy, give_up, given_up
 from resolvers.validation import not_found
 from resolvers.workspaces import count_slot_holders, locked_workspace
 
@@ -88,7 +88,9 @@ async def limit_reached(workspace: Workspace, connection=None) -> LimitReached |
 
 
 async def _insert_under_cap(workspace_id: str, e164: str, source: PhoneNumberSource, **fields) -> PhoneNumber | LimitReached:
-    async with in_transaction() as connection:
+    # Lazily durable (models/durability.py): nothing outside the database follows from the reservation
+    # before the journal's row for the first carrier call, an ordinary commit that makes it durable too.
+    async with lazily_durable_transaction() as connection:
         workspace = await locked_workspace(workspace_id, connection)
         if reached := await limit_reached(workspace, connection):
             return reached
@@ -108,17 +110,28 @@ async def drop_reservation(phone_number: PhoneNumber) -> None:
 
 
 async def activate_number(
-    journal: Journal, number: PhoneNumber, capabilities: list[PhoneNumberCapability], **carrier_ids
+    journal: Journal, number: PhoneNumber, capabilities: list[PhoneNumberCapability], *,
+    under: SipTrunk | None = None, **carrier_ids,
 ) -> PhoneNumber:
     """The carriers are done: the number is ACTIVE with what it can do and the ids to undo it later,
-    IMPORTED is recorded, the journal forgotten and the number's lease given up, in one transaction
-    (the lease's own release then sends nothing: one commit fewer per import)."""
+    IMPORTED is recorded, the journal forgotten and the number's lease given up, in one transaction, with
+    the lease of the trunk it was added `under` (the row that lease yielded): the number rides the trunk
+    from the moment the trunk is free again, and neither lease's release then sends anything (a commit
+    fewer each, before the answer)."""
+
+    async def forget_and_free(connection) -> None:
+        await journal.forget(connection)
+        if under is not None:
+            await give_up(under, connection)
+
     active = await update_recorded(
-        number.id, PhoneNumberEventType.IMPORTED, also=journal.forget,
+        number.id, PhoneNumberEventType.IMPORTED, also=forget_and_free,
         status=PhoneNumberStatus.ACTIVE, capabilities=[c.value for c in capabilities], updated_at=datetime.now(UTC),
         lease_token=None, lease_expires_at=None, **carrier_ids,
     )
     if active is None:  # our lease lapsed and recovery gave the reservation up: what we made is undone
         raise LeaseBusy(number.id)
     given_up(number.lease_token)
+    if under is not None:
+        given_up(under.lease_token)
     return active

@@ -99,7 +99,7 @@ async def provision_did(
             _twilio_side_with_number(journal, trunk, account, number, did),
         )
         # Activated under the lease, so a delete of the trunk's last other number counts this one.
-        return await activate_number(journal, number, DID_CAPABILITIES, livekit_dispatch_rule_id=rule_id)
+        return await activate_number(journal, number, DID_CAPABILITIES, under=trunk, livekit_dispatch_rule_id=rule_id)
 
 
 def _on_another_trunk(e164: str, did: IncomingNumber, trunk: SipTrunk | None) -> Invalid | None:
@@ -185,7 +185,7 @@ async def provision_caller_id(
         if refused := await _without_did(trunk, number.e164, credentials):
             return refused
         await add_outbound_number(journal, trunk, number.e164)
-        return await activate_number(journal, number, CALLER_ID_CAPABILITIES)
+        return await activate_number(journal, number, CALLER_ID_CAPABILITIES, under=trunk)
 
 
 async def _shared_trunk(workspace_id: str, account_sid: str) -> SipTrunk | None:
