@@ -12,6 +12,7 @@ from strawberry.extensions.query_depth_limiter import (
 )
 from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.name_converter import NameConverter
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 
 from schema.documents import MAX_TOKENS as MAX_TOKENS  # the query limits are read from here
@@ -48,6 +49,15 @@ def is_introspection_field(context: IgnoreContext) -> bool:
 
 # Built once: rules made per request would defeat the validation cache.
 LIMIT_RULES = (depth_validator(MAX_DEPTH, should_ignore=is_introspection_field), max_aliases_validator(MAX_ALIASES))
+
+
+class RememberedNames(NameConverter):
+    """Strawberry's names (snake_case fields as camelCase), each worked out once: it converts every input
+    field's name again on every request that carries it, and the name depends on nothing but itself."""
+
+    @cache  # noqa: B019 - one converter per schema, alive as long as it
+    def apply_naming_config(self, name: str) -> str:
+        return super().apply_naming_config(name)
 
 
 class TrunklineSchema(strawberry.Schema):
@@ -144,7 +154,9 @@ def build_schema(*, introspection: bool = True, suggestions: bool = True) -> str
         mutation=Mutation,
         subscription=Subscription,
         types=[PhoneNumber, Agent, SipTrunk, WebhookEndpoint, PaymentRequiredError, ProviderError, NotFoundError],
-        config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=not suggestions),
+        config=StrawberryConfig(
+            auto_camel_case=True, name_converter=RememberedNames(), disable_field_suggestions=not suggestions
+        ),
         hide_suggestions=not suggestions,
         limit_rules=tuple(rules),
     )

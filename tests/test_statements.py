@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -147,6 +148,26 @@ async def test_a_trunk_lease_given_up_in_a_transaction_ends_with_it_and_is_not_r
         assert (await SipTrunk.get(id=trunk.id)).lease_token is None
         caplog.clear()
     assert releases() == 0
+
+
+async def test_a_held_lease_is_renewed_until_its_holder_is_done(app):
+    """A live holder's lease never lapses, however long it works; once done, the row is free at once."""
+    workspace = await create_workspace("Acme", 10)
+    number = await add_phone_number(workspace, "+14155550101")
+    short = Leases(duration=timedelta(seconds=0.3), wait=0.0)
+
+    async with short.number(number.id):
+        first = (await PhoneNumber.get(id=number.id)).lease_expires_at
+        await asyncio.sleep(0.75)  # two and a half times the lease's duration
+        renewed = (await PhoneNumber.get(id=number.id)).lease_expires_at
+        assert renewed > first + timedelta(seconds=0.3)
+        assert renewed > datetime.now(UTC)  # still ours
+        with pytest.raises(LeaseBusy):
+            async with short.number(number.id):
+                pass
+    assert (await PhoneNumber.get(id=number.id)).lease_token is None
+    async with short.number(number.id):
+        pass
 
 
 async def test_a_row_by_id_is_found_in_its_own_workspace_only(app):

@@ -10,7 +10,6 @@ Leases nest in one order only, a number's before its trunk's, so two operations 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -97,13 +96,11 @@ async def lease(
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.25)
     _holding[token] = False
-    renewing = asyncio.create_task(_renew(model, row_id, token, duration))
+    renewal = _Renewal(model, row_id, token, duration)
     try:
         yield taken
     finally:
-        renewing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewing
+        renewal.stop()
         if not _holding.pop(token):
             await _release(model, row_id, token)
 
@@ -122,12 +119,38 @@ async def _take(model: type[M], row_id: str, token: str, duration: timedelta) ->
     return taken[0] if taken else None
 
 
-async def _renew(model: type[Model], row_id: str, token: str, duration: timedelta) -> None:
-    while True:
-        await asyncio.sleep(duration.total_seconds() / 3)
+class _Renewal:
+    """Renews a held lease every third of its duration: a timer, and a task only while a renewal runs, so
+    that a holder done within the first third (every import) made no task and waits for none to end."""
+
+    def __init__(self, model: type[Model], row_id: str, token: str, duration: timedelta) -> None:
+        self.model, self.row_id, self.token, self.duration = model, row_id, token, duration
+        self.loop = asyncio.get_running_loop()
+        self.running: asyncio.Task | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self._next()
+
+    def _next(self) -> None:
+        self.timer = self.loop.call_later(self.duration.total_seconds() / 3, self._start)
+
+    def _start(self) -> None:
+        self.timer = None
+        self.running = self.loop.create_task(self._renew())
+
+    async def _renew(self) -> None:
         try:
-            expires = datetime.now(UTC) + duration
-            if not await model.filter(id=row_id, lease_token=token).update(lease_expires_at=expires):
-                return  # the row is gone
+            expires = datetime.now(UTC) + self.duration
+            if not await self.model.filter(id=self.row_id, lease_token=self.token).update(lease_expires_at=expires):
+                return  # the row is gone, or the lease was given up
         except Exception:  # a database hiccup: the next renewal tries again, well before expiry
-            log.warning("could not renew the lease on %s", row_id, exc_info=True)
+            log.warning("could not renew the lease on %s", self.row_id, exc_info=True)
+        self.running = None
+        self._next()
+
+    def stop(self) -> None:
+        """No renewal after this; one under way may still land, and then changes nothing: it renews only
+        while the row holds our token, which the release clears."""
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.running is not None:
+            self.running.cancel()
