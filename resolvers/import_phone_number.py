@@ -25,7 +25,7 @@ from resolvers.provisioning import (
     twilio_lookup,
     twilio_number,
 )
-from resolvers.provisioning.reservation import already_held, reserve_number
+from resolvers.provisioning.reservation import Reservation, already_held, reserve_number
 from resolvers.provisioning.reserved import provision_reserved
 from resolvers.services import Services, TwilioCredentials
 from resolvers.validation import (
@@ -83,9 +83,11 @@ async def import_phone_number(workspace_id: str, request: ImportRequest, service
         label=request.label or None,
         agent=references.agent,
         trunk=references.trunk,
+        # A BYOC number goes on its trunk first thing: the trunk's lease is taken with the slot when free.
+        lease_trunk=services.leases if request.source == PhoneNumberSource.BYOC else None,
         **services.leases.taken_now(),
     )
-    if not isinstance(reserved, PhoneNumber):
+    if not isinstance(reserved, Reservation):
         return reserved
     # 5. Carrier work, journalled; undone on any failure.
     return await provision(reserved, request, references, holding, services)
@@ -119,12 +121,13 @@ async def check(workspace_id: str, request: ImportRequest, services: Services) -
 
 
 async def provision(
-    number: PhoneNumber,
+    reserved: Reservation,
     request: ImportRequest,
     references: References,
     holding: twilio_lookup.TwilioHolding | None,
     services: Services,
 ):
+    number = reserved.number
     match request.source:
         case PhoneNumberSource.LIVEKIT:
             return await provision_reserved(
@@ -139,7 +142,7 @@ async def provision(
         case PhoneNumberSource.BYOC:
             return await provision_reserved(
                 number, services, Carrier.LIVEKIT,
-                lambda journal: byoc_number.provision(number, references.trunk, references.agent, journal),
+                lambda journal: byoc_number.provision(number, references.trunk, references.agent, journal, reserved.trunk),
             )
     raise ValueError(f"no provisioning for source {request.source}")
 

@@ -18,7 +18,7 @@ from resolvers.outcomes import (
 )
 from resolvers.provisioning import steps
 from resolvers.provisioning.journal import Journal
-from resolvers.provisioning.reservation import reserve_number
+from resolvers.provisioning.reservation import Reservation, reserve_number
 from resolvers.provisioning.reserved import provision_reserved
 from resolvers.provisioning.twilio_account import link_account
 from resolvers.provisioning.twilio_number import provision_did
@@ -68,9 +68,10 @@ async def purchase_phone_number(workspace_id: str, request: PurchaseRequest, ser
         workspace_id, request.e164, PhoneNumberSource.TWILIO_PURCHASED, label=request.label or None, agent=agent,
         **services.leases.taken_now(),
     )
-    if not isinstance(reserved, PhoneNumber):
+    if not isinstance(reserved, Reservation):
         return reserved
-    return await provision_reserved(reserved, services, Carrier.TWILIO, lambda journal: _buy_and_wire(reserved, agent, journal, services))
+    number = reserved.number
+    return await provision_reserved(number, services, Carrier.TWILIO, lambda journal: _buy_and_wire(number, agent, journal, services))
 
 
 async def _buy_and_wire(number: PhoneNumber, agent: Agent | None, journal: Journal, services: Services):

@@ -17,7 +17,7 @@ from models.enums import PhoneNumberSource, PhoneNumberStatus
 from models.ids import new_id
 from providers.sandbox.server import DEMO_STATE
 from resolvers.outcomes import FieldProblem, Invalid
-from resolvers.provisioning.reservation import reserve_number
+from resolvers.provisioning.reservation import Reservation, reserve_number
 from tests.graphql_documents import (
     CREATE_AGENT,
     CREATE_SIP_TRUNK,
@@ -179,7 +179,7 @@ async def test_reservation_that_meets_an_uncommitted_insert_of_its_number_waits_
         assert outcome == Invalid((FieldProblem("e164", "ALREADY_EXISTS", f"{BYOC_NUMBER} is already in use and cannot be imported"),))
         assert await PhoneNumber.filter(e164=BYOC_NUMBER).values_list("workspace_id", flat=True) == [first.workspace.id]
     else:
-        assert isinstance(outcome, PhoneNumber) and outcome.workspace_id == second.workspace.id
+        assert isinstance(outcome, Reservation) and outcome.number.workspace_id == second.workspace.id
         assert await PhoneNumber.filter(e164=BYOC_NUMBER).values_list("workspace_id", flat=True) == [second.workspace.id]
 
 

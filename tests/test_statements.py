@@ -12,8 +12,9 @@ from tortoise.exceptions import DoesNotExist
 from tortoise.transactions import in_transaction
 
 from models import PhoneNumber, SipTrunk, statements
-from models.enums import PhoneNumberCapability, PhoneNumberStatus
+from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from resolvers.provisioning.leases import LeaseBusy, Leases, give_up, given_up
+from resolvers.provisioning.reservation import reserve_number
 from resolvers.workspaces import count_slot_holders, create_workspace, locked_workspace
 from tests.factories import add_agent, add_phone_number, add_sip_trunk
 
@@ -168,6 +169,31 @@ async def test_a_held_lease_is_renewed_until_its_holder_is_done(app):
     assert (await PhoneNumber.get(id=number.id)).lease_token is None
     async with short.number(number.id):
         pass
+
+
+async def test_a_reservation_leases_its_trunk_when_free_and_leaves_a_busy_one_for_later(app):
+    """A BYOC reservation takes its trunk's lease in its own transaction; its holder adopts that lease, and it
+    ends with the holder. A trunk someone else holds is not waited for there: the import takes it later."""
+    workspace = await create_workspace("Acme", 10)
+    trunk = await add_sip_trunk(workspace)
+    leases = Leases(wait=0.0)
+
+    def reserve(e164: str):
+        return reserve_number(
+            workspace.id, e164, PhoneNumberSource.BYOC, lease_trunk=leases, trunk=trunk, **leases.taken_now()
+        )
+
+    first = await reserve("+14155550102")
+    assert first.trunk is not None and first.trunk.id == trunk.id
+    assert (await SipTrunk.get(id=trunk.id)).lease_token == first.trunk.lease_token
+    async with leases.trunk(trunk.id, held=first.trunk) as held:
+        assert held is first.trunk
+        second = await reserve("+14155550103")
+        assert second.number.e164 == "+14155550103" and second.trunk is None  # busy: reserved without it
+        with pytest.raises(LeaseBusy):
+            async with leases.trunk(trunk.id):
+                pass
+    assert (await SipTrunk.get(id=trunk.id)).lease_token is None
 
 
 async def test_a_row_by_id_is_found_in_its_own_workspace_only(app):

@@ -16,11 +16,13 @@ from resolvers.provisioning.trunks import (
 )
 
 
-async def provision(number: PhoneNumber, trunk: SipTrunk, agent: Agent | None, journal: Journal):
-    inbound, outbound, carried = carries_inbound(trunk), carries_outbound(trunk), capabilities(trunk)
-    if refused := _refused(trunk, agent):
-        return refused
-    async with journal.services.leases.trunk(trunk.id) as trunk:
+async def provision(number: PhoneNumber, trunk: SipTrunk, agent: Agent | None, journal: Journal, held: SipTrunk | None):
+    """`held`: the trunk's row as the reservation leased it, if it could (adopted here before anything else)."""
+    async with journal.services.leases.trunk(trunk.id, held=held) as trunk:
+        # Decided on the trunk as it is under the lease.
+        inbound, outbound, carried = carries_inbound(trunk), carries_outbound(trunk), capabilities(trunk)
+        if refused := _refused(trunk, agent):
+            return refused
         agent_id = agent.id if agent else None
         done = await concurrently(
             add_inbound_number_routed(journal, trunk, number, agent_id) if inbound else None,

@@ -54,8 +54,18 @@ class Leases:
         """The lease columns of a row inserted already leased to its inserter."""
         return {"lease_token": secrets.token_hex(16), "lease_expires_at": datetime.now(UTC) + self.duration}
 
-    def trunk(self, trunk_id: str, *, wait: float | None = None) -> AbstractAsyncContextManager[SipTrunk | None]:
-        return lease(SipTrunk, trunk_id, self.duration, self.wait if wait is None else wait)
+    def trunk(
+        self, trunk_id: str, *, wait: float | None = None, held: SipTrunk | None = None
+    ) -> AbstractAsyncContextManager[SipTrunk | None]:
+        """`held`: the row `trunk_in` returned, whose lease is adopted as it is (and yielded)."""
+        token = held.lease_token if held is not None else None
+        return lease(SipTrunk, trunk_id, self.duration, self.wait if wait is None else wait, token, held)
+
+    async def trunk_in(self, trunk_id: str, connection: BaseDBAsyncClient) -> SipTrunk | None:
+        """The trunk's row, leased by the caller's transaction if no one holds it (None if someone does: then
+        take it with `trunk`, waiting). Its holder adopts it with `trunk(..., held=row)` as soon as the
+        transaction commits, with nothing awaited in between, so that the lease always has a live holder."""
+        return await _take(SipTrunk, trunk_id, secrets.token_hex(16), self.duration, connection)
 
 
 def given_up(token: str | None) -> None:
@@ -80,13 +90,14 @@ async def _release(model: type[Model], row_id: str, token: str, connection: Base
 
 @asynccontextmanager
 async def lease(
-    model: type[M], row_id: str, duration: timedelta, wait: float, held: str | None = None
+    model: type[M], row_id: str, duration: timedelta, wait: float, held: str | None = None, row: M | None = None
 ) -> AsyncIterator[M | None]:
-    """Hold the row's lease and yield the row as it is now (None when the row is gone)."""
+    """Hold the row's lease and yield the row as it is now (None when the row is gone). `held`: the token of
+    a lease already taken, adopted; `row`, the row it was taken with, is then what is yielded."""
     token = held or secrets.token_hex(16)
     deadline = asyncio.get_running_loop().time() + wait
     pause = 0.01
-    taken = None
+    taken = row
     while not held and (taken := await _take(model, row_id, token, duration)) is None:
         if not await model.exists(id=row_id):
             yield None
@@ -106,7 +117,9 @@ async def lease(
 
 
 # Every import, bind and delete takes and gives up leases: their statements are written out (models/statements.py).
-async def _take(model: type[M], row_id: str, token: str, duration: timedelta) -> M | None:
+async def _take(
+    model: type[M], row_id: str, token: str, duration: timedelta, connection: BaseDBAsyncClient | None = None
+) -> M | None:
     """The row, leased to `token` by the same statement; None while another holds it (or it is gone)."""
     now = datetime.now(UTC)
     expires, lapsed = (statements.db_value(model, "lease_expires_at", at) for at in (now + duration, now))
@@ -114,7 +127,7 @@ async def _take(model: type[M], row_id: str, token: str, duration: timedelta) ->
         model,
         f'UPDATE "{model._meta.db_table}" SET "lease_token" = ?, "lease_expires_at" = ? '
         'WHERE "id" = ? AND ("lease_token" IS NULL OR "lease_expires_at" < ?) RETURNING *',
-        [token, expires, row_id, lapsed],
+        [token, expires, row_id, lapsed], connection,
     )
     return taken[0] if taken else None
 

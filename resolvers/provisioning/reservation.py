@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from tortoise.exceptions import IntegrityError
 
@@ -12,7 +12,7 @@ from models.durability import lazily_durable_transaction
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from resolvers.events import delete_recorded, update_recorded
 from resolvers.outcomes import ErrorCode, FieldCode, FieldProblem, Invalid, LimitReached
-from resolvers.provisioning.leases import LeaseBusy, give_up, given_up
+from resolvers.provisioning.leases import LeaseBusy, Leases, give_up, given_up
 from resolvers.validation import not_found
 from resolvers.workspaces import count_slot_holders, locked_workspace
 
@@ -35,19 +35,26 @@ async def already_held(workspace_id: str, e164: str, field: str = "e164", *, any
     return Invalid((FieldProblem(field, FieldCode.ALREADY_EXISTS, message),))
 
 
+class Reservation(NamedTuple):
+    number: PhoneNumber  # PROVISIONING, leased to the import
+    trunk: SipTrunk | None  # the trunk it rides, leased in the same transaction when asked for and free
+
+
 async def reserve_number(
-    workspace_id: str, e164: str, source: PhoneNumberSource, **fields
-) -> PhoneNumber | LimitReached | Invalid:
+    workspace_id: str, e164: str, source: PhoneNumberSource, *, lease_trunk: Leases | None = None, **fields
+) -> Reservation | LimitReached | Invalid:
     """Insert the number as PROVISIONING if the workspace has a free slot.
 
     The workspace row is locked (PostgreSQL) or the connection serialises transactions (SQLite),
     so concurrent reservations count each other; the unique e164 refuses a concurrent duplicate. The
     insert is tried first and the number looked for only when it fails, a statement fewer for an
     import that goes through; a number already held is still reported before a full workspace.
+    `lease_trunk`: take the lease of the number's trunk in the same transaction, if no one holds it
+    (the holder adopts it at once: Leases.trunk_in), a statement and a commit fewer than taking it after.
     """
     for _ in range(3):
         try:
-            reserved = await _insert_under_cap(workspace_id, e164, source, **fields)
+            reserved = await _insert_under_cap(workspace_id, e164, source, lease_trunk, **fields)
         except IntegrityError:
             # Either the number's unique index (a concurrent import won, and may have lost again since: look
             # again) or a foreign key (the trunk or agent was deleted after it was looked up).
@@ -87,14 +94,16 @@ async def limit_reached(workspace: Workspace, connection=None) -> LimitReached |
     )
 
 
-async def _insert_under_cap(workspace_id: str, e164: str, source: PhoneNumberSource, **fields) -> PhoneNumber | LimitReached:
+async def _insert_under_cap(
+    workspace_id: str, e164: str, source: PhoneNumberSource, lease_trunk: Leases | None, **fields
+) -> Reservation | LimitReached:
     # Lazily durable (models/durability.py): nothing outside the database follows from the reservation
     # before the journal's row for the first carrier call, an ordinary commit that makes it durable too.
     async with lazily_durable_transaction() as connection:
         workspace = await locked_workspace(workspace_id, connection)
         if reached := await limit_reached(workspace, connection):
             return reached
-        return await PhoneNumber.create(
+        number = await PhoneNumber.create(
             workspace_id=workspace_id,
             e164=e164,
             source=source,
@@ -102,6 +111,9 @@ async def _insert_under_cap(workspace_id: str, e164: str, source: PhoneNumberSou
             using_db=connection,
             **fields,
         )
+        trunk = fields.get("trunk")
+        held = await lease_trunk.trunk_in(trunk.id, connection) if lease_trunk and trunk else None
+        return Reservation(number, held)
 
 
 async def drop_reservation(phone_number: PhoneNumber) -> None:
