@@ -13,12 +13,13 @@ graphql-core's (tests/test_executor.py compares the two).
 from __future__ import annotations
 
 from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
 from graphql import (
     GraphQLField,
     GraphQLNamedType,
     GraphQLNonNull,
-    GraphQLObjectType,
+    GraphQLSchema,
     Undefined,
     is_leaf_type,
     is_object_type,
@@ -36,33 +37,35 @@ class PlainField(NamedTuple):
     nullable: bool
 
 
-_plain_fields: dict[tuple[GraphQLObjectType, str], PlainField | None] = {}
+# Per schema (it goes with it), by type and field name: how to take each field the short way, or None.
+_plans: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], PlainField | None]] = WeakKeyDictionary()
 
 
-def plain_field(parent_type: GraphQLObjectType, field_name: str, field: GraphQLField | None) -> PlainField | None:
+def plain_field(field: GraphQLField | None) -> PlainField | None:
     """How to read the field the short way; None when it has a resolver or arguments, or its type is a list,
-    a union or an interface (or it is not in the schema). Worked out once per field of each schema."""
-    key = (parent_type, field_name)
-    if key not in _plain_fields:
-        plain = None
-        if field is not None and not field.args and getattr(field.resolve, "_is_default", False):
-            definition = field.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
-            non_null = isinstance(field.type, GraphQLNonNull)
-            named = field.type.of_type if non_null else field.type
-            if is_leaf_type(named) or is_object_type(named):
-                plain = PlainField(
-                    definition.default_resolver, definition.python_name, field.type, named, is_leaf_type(named),
-                    not non_null,
-                )
-        _plain_fields[key] = plain
-    return _plain_fields[key]
+    a union or an interface (or it is not in the schema)."""
+    if field is None or field.args or not getattr(field.resolve, "_is_default", False):
+        return None
+    definition = field.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
+    non_null = isinstance(field.type, GraphQLNonNull)
+    named = field.type.of_type if non_null else field.type
+    if not (is_leaf_type(named) or is_object_type(named)):
+        return None
+    return PlainField(definition.default_resolver, definition.python_name, field.type, named, is_leaf_type(named), not non_null)
 
 
 class TrunklineExecutor(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.plans = _plans.setdefault(self.schema, {})
+
     def execute_field(self, parent_type, source, field_details_list, path, position_context):
         node = field_details_list[0].node
         name = node.name.value
-        plain = plain_field(parent_type, name, self.schema.get_field(parent_type, name))
+        key = (parent_type.name, name)
+        if key not in self.plans:  # worked out once per field of each schema
+            self.plans[key] = plain_field(self.schema.get_field(parent_type, name))
+        plain = self.plans[key]
         if plain is not None and not node.arguments:
             try:
                 value = plain.read(source, plain.attribute)
