@@ -15,6 +15,8 @@ from models import PhoneNumber, SipTrunk, statements
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from resolvers.provisioning.leases import LeaseBusy, Leases, give_up, given_up
 from resolvers.provisioning.reservation import reserve_number
+from resolvers.provisioning.twilio_account import link_to_shared_trunk
+from resolvers.services import TwilioCredentials
 from resolvers.workspaces import count_slot_holders, create_workspace, locked_workspace
 from tests.factories import add_agent, add_phone_number, add_sip_trunk
 
@@ -194,6 +196,26 @@ async def test_a_reservation_leases_its_trunk_when_free_and_leaves_a_busy_one_fo
             async with leases.trunk(trunk.id):
                 pass
     assert (await SipTrunk.get(id=trunk.id)).lease_token is None
+
+
+async def test_a_twilio_numbers_link_to_its_shared_trunk_leases_the_trunk_when_free(app):
+    """The link of a number to its account's shared trunk takes the trunk's lease in the same write, for the
+    import to adopt; a trunk someone else holds is linked all the same and left for the import to wait for."""
+    services = app.state.services
+    workspace = await create_workspace("Acme", 10)
+    credentials = TwilioCredentials("AC" + "1" * 32, auth_token="a" * 32)
+    first = await add_phone_number(workspace, "+14155550104", status="PROVISIONING")
+    second = await add_phone_number(workspace, "+14155550105", status="PROVISIONING")
+
+    linked = await link_to_shared_trunk(first, credentials, services, twilio_phone_number_sid="PN" + "1" * 32)
+    stored = await PhoneNumber.get(id=first.id)
+    assert (stored.trunk_id, stored.twilio_account_id) == (linked.trunk.id, linked.account.id)
+    assert linked.held is not None and (await SipTrunk.get(id=linked.trunk.id)).lease_token == linked.held.lease_token
+    async with services.leases.trunk(linked.trunk.id, held=linked.held):
+        busy = await link_to_shared_trunk(second, credentials, services)
+        assert busy.trunk.id == linked.trunk.id and busy.held is None
+        assert (await PhoneNumber.get(id=second.id)).trunk_id == linked.trunk.id
+    assert (await SipTrunk.get(id=linked.trunk.id)).lease_token is None
 
 
 async def test_a_row_by_id_is_found_in_its_own_workspace_only(app):

@@ -4,12 +4,14 @@ account: made by the first import from the account, removed when nothing refers 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models import PhoneNumber, SipTrunk, TwilioAccount
+from models.durability import lazily_durable_transaction
 from models.enums import SipTrunkDirection, SipTrunkProvider
 from providers.redact import mask_sid
 from resolvers.provisioning.leases import LeaseBusy
@@ -99,17 +101,25 @@ async def shared_trunk_for(account: TwilioAccount) -> SipTrunk | None:
         return await SipTrunk.get_or_none(twilio_account_id=account.id)
 
 
+class Linked(NamedTuple):
+    account: TwilioAccount
+    trunk: SipTrunk
+    held: SipTrunk | None  # the trunk's row as leased with the link, when asked for and free
+
+
 async def link_to_shared_trunk(
     number: PhoneNumber,
     credentials: TwilioCredentials,
     services: Services,
     proved_at: datetime | None = None,
     **columns: object,
-) -> tuple[TwilioAccount, SipTrunk]:
-    """Record the account, its shared trunk and `columns` on the number: in one write once both rows exist.
+) -> Linked:
+    """Record the account, its shared trunk and `columns` on the number: in one write once both rows exist,
+    which also takes the trunk's lease when no one holds it (the caller adopts it at once: Leases.trunk_in).
     The account's first number is linked to the account before the trunk row is made, so that
     forget_account_if_unused keeps the account meanwhile. A failed import elsewhere may remove an unused
-    row between our read and our write; the foreign keys refuse, and we look again."""
+    row between our read and our write; the foreign keys refuse, and we look again. The write is lazily
+    durable (models/durability.py): the journal's row for the first carrier call follows it, an ordinary commit."""
     for _ in range(5):
         account = await remember_account(number.workspace_id, credentials, services, proved_at)
         try:
@@ -119,11 +129,15 @@ async def link_to_shared_trunk(
                 trunk = await shared_trunk_for(account)
                 if trunk is None:
                     continue
-            await PhoneNumber.filter(id=number.id).update(twilio_account_id=account.id, trunk_id=trunk.id, **columns)
+            async with lazily_durable_transaction() as connection:
+                await PhoneNumber.filter(id=number.id).using_db(connection).update(
+                    twilio_account_id=account.id, trunk_id=trunk.id, **columns
+                )
+                held = await services.leases.trunk_in(trunk.id, connection)
         except IntegrityError:  # the account or the trunk row was removed between our read and our write
             continue
         number.twilio_account_id, number.trunk_id = account.id, trunk.id
-        return account, trunk
+        return Linked(account, trunk, held)
     raise LeaseBusy(f"shared trunk of {mask_sid(credentials.account_sid)}")
 
 

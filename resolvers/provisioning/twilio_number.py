@@ -85,11 +85,11 @@ async def provision_did(
     proved_at: datetime | None = None,
 ) -> PhoneNumber | Invalid:
     """`proved_at`: when Twilio accepted `credentials` (default now), so that newer stored ones stay."""
-    account, trunk = await link_to_shared_trunk(
+    account, trunk, held = await link_to_shared_trunk(
         number, credentials, journal.services, proved_at, twilio_phone_number_sid=did.sid
     )
     journal.clients.use_twilio(account.id, journal.services.twilio_account(credentials))
-    async with journal.services.leases.trunk(trunk.id) as trunk:
+    async with journal.services.leases.trunk(trunk.id, held=held) as trunk:
         if refused := _on_another_trunk(number.e164, did, trunk):
             return refused
         # Independent chains at once; LiveKit's outbound side calls the Twilio trunk's domain, so it
