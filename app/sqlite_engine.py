@@ -42,8 +42,10 @@ class TransactionWrapper(SqliteTransactionWrapper):
         try:
             await self._connection.executescript(FULL)  # commits first, still at NORMAL
         except BaseException:
-            await self._connection.rollback()
-            await self._back_to_full()
+            try:
+                await self._connection.rollback()
+            finally:  # whatever the rollback does, the connection goes back to waiting for the disk
+                await self._back_to_full()
             raise
         self._finalized = True
 
