@@ -54,6 +54,16 @@ async def rows(statement: str, params: Sequence[Any], connection: BaseDBAsyncCli
     return await connection.execute_query_dict(_for(connection, statement), list(params))
 
 
+async def rows_now(statement: str, params: Sequence[Any]) -> list[dict]:
+    """rows() of a small read outside any transaction, read at once on this thread where the database
+    allows it (SQLite: app.sqlite_engine's read_now), else the usual way."""
+    connection = _connection(None)
+    read_now = getattr(connection, "read_now", None)  # not a transaction's: it must see its own writes
+    if read_now is not None and (found := read_now(statement, list(params))) is not None:
+        return found
+    return await rows(statement, params, connection)
+
+
 async def instances(
     model: type[M], statement: str, params: Sequence[Any], connection: BaseDBAsyncClient | None = None
 ) -> list[M]:

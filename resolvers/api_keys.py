@@ -42,7 +42,7 @@ async def workspace_for_key(key: str) -> Workspace | None:
     """The workspace a live key acts for; None for a malformed, unknown or revoked key."""
     if not KEY_PATTERN.fullmatch(key):
         return None
-    found = await statements.rows(_LIVE_KEY_WORKSPACE, [hash_key(key)])
+    found = await statements.rows_now(_LIVE_KEY_WORKSPACE, [hash_key(key)])
     if not found:
         return None
     # A partial row (no timestamps): Tortoise saves such an instance only field by field, never whole.

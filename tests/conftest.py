@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import httpx
@@ -16,6 +18,7 @@ from cryptography.fernet import Fernet
 from starlette.datastructures import Secret
 from tortoise import connections
 from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.transactions import in_transaction
 
 from app.db import migrate
 from app.main import create_app
@@ -124,6 +127,31 @@ async def app(settings: Settings):
             shutting_down.cancel()
             pytest.fail(f"the app did not shut down within {SHUTDOWN_WITHIN:.0f} s; still waiting:\n{waiting}")
         shutting_down.result()
+
+
+@asynccontextmanager
+async def transaction_held_open(write: Callable[[Any], Awaitable[None]]) -> AsyncIterator[None]:
+    """Inside: `write` done in a transaction still open, run in a task of its own as another request's would
+    be (a transaction is in the context of the task that opened it); it commits when the block ends."""
+    written, finish = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with in_transaction() as connection:
+            await write(connection)
+            written.set()
+            await finish.wait()
+
+    holder = asyncio.create_task(hold())
+    waiting = asyncio.create_task(written.wait())
+    await asyncio.wait({holder, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if holder.done():
+        waiting.cancel()
+        holder.result()  # the write failed: raise it
+    try:
+        yield
+    finally:
+        finish.set()
+        await holder
 
 
 def _stack_of(task: asyncio.Task) -> str:

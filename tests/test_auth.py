@@ -1,15 +1,19 @@
 """API keys: every operation needs a valid key; anything else is the contract's HTTP 401."""
 
+import asyncio
 import os
 import sys
 
 import pytest
 
+from models import Workspace
 from resolvers.api_keys import KEY_PATTERN
 from tests import launcher
+from tests.conftest import transaction_held_open
 
 WORKSPACE_QUERY = "{ workspace { id name } }"
 UNAUTHENTICATED_CODE = {"code": "UNAUTHENTICATED"}
+HELD_UP = 20.0  # seconds: far beyond any answer; a request queued behind an open transaction never comes back
 
 
 def assert_contract_401(response) -> None:
@@ -70,6 +74,38 @@ async def test_key_revoked_through_the_cli_stops_working_at_once(client, tenant,
     assert revoked.returncode == 0, revoked.stderr
     assert tenant.api_key not in revoked.stdout + revoked.stderr
     assert_contract_401(await client.post("/graphql", json={"query": WORKSPACE_QUERY}, headers=tenant.headers))
+
+
+async def test_a_key_revoked_while_another_transaction_is_open_stops_working_at_once(client, tenant):
+    """On SQLite the key is read apart from the shared connection (app/sqlite_engine.py's read_now): what it
+    reads is what is committed, whatever transaction is under way."""
+    from resolvers.api_keys import revoke_api_key
+
+    assert await revoke_api_key(tenant.key_id)
+    async with transaction_held_open(rename(tenant, "Renamed")):
+        response = await asyncio.wait_for(
+            client.post("/graphql", json={"query": WORKSPACE_QUERY}, headers=tenant.headers), HELD_UP
+        )
+    assert_contract_401(response)
+
+
+async def test_a_request_is_not_held_up_by_a_transaction_in_progress(client, tenant):
+    """A long import's transaction holds SQLite's one shared connection; the key lookup every request makes
+    does not queue behind it, and sees the workspace as last committed."""
+    async with transaction_held_open(rename(tenant, "Not yet")):
+        response = await asyncio.wait_for(
+            client.post("/graphql", json={"query": WORKSPACE_QUERY}, headers=tenant.headers), HELD_UP
+        )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"data": {"workspace": {"id": tenant.workspace.id, "name": "Acme"}}}
+    assert (await tenant.graphql(WORKSPACE_QUERY))["data"]["workspace"]["name"] == "Not yet"
+
+
+def rename(tenant, name: str):
+    async def write(connection) -> None:
+        await Workspace.filter(id=tenant.workspace.id).using_db(connection).update(name=name)
+
+    return write
 
 
 async def test_revoking_one_key_leaves_the_workspaces_other_keys_working(client, tenant):

@@ -3,7 +3,8 @@
 bench/server_bench.py puts this folder on the server's PYTHONPATH with TRUNKLINE_BENCH_SQL_COUNT set
 to a file path. Every statement that goes through aiosqlite or asyncpg adds one to a counter (an
 integer increment, nothing else, so the measurements around it are not disturbed); on SIGUSR2 the
-process writes the count to `<path>.<pid>`. The benchmark reads it before and after a request.
+process writes the count to `<path>.<pid>`. The benchmark reads it before and after a request. A read
+SQLite answers at once on the event loop's thread (app/sqlite_engine.py's read_now) counts too.
 """
 
 import os
@@ -44,6 +45,12 @@ if _PATH:
 
         for _name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
             _counting(asyncpg.connection.Connection, _name)
+    except ImportError:
+        pass
+    try:
+        import app.sqlite_engine
+
+        _counting(app.sqlite_engine.Client, "read_now")
     except ImportError:
         pass
     signal.signal(signal.SIGUSR2, _dump)
