@@ -1,6 +1,10 @@
 """graphql-core's executor, with a short way for the fields that are most of a page: a plain attribute of
 its object, holding a scalar, an enum or an object.
 
+It is graphql-core's plain Executor, which ignores incremental delivery, where Strawberry's is its
+IncrementalExecutor: the schema declares neither @defer nor @stream, and the incremental one sets up
+its bookkeeping (maps, lists, plans) on every request all the same. Strawberry's resolve info is kept.
+
 For every field, graphql-core builds a resolve info (15 values), calls the resolver, then completes the
 value through the type checks of `complete_value`; Strawberry's resolver of a field without one is three
 calls deep before it reads the attribute. A plain attribute needs none of that: here it is read, then
@@ -24,6 +28,7 @@ from graphql import (
     is_leaf_type,
     is_object_type,
 )
+from graphql.execution.executor import Executor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
@@ -54,9 +59,12 @@ def plain_field(field: GraphQLField | None) -> PlainField | None:
     return PlainField(definition.default_resolver, definition.python_name, field.type, named, is_leaf_type(named), not non_null)
 
 
-class TrunklineExecutor(StrawberryGraphQLCoreExecutionContext):
-    def __init__(self, *args, **kwargs) -> None:
+class TrunklineExecutor(Executor):
+    build_resolve_info = StrawberryGraphQLCoreExecutionContext.build_resolve_info
+
+    def __init__(self, *args, operation_extensions: Any = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.operation_extensions = operation_extensions  # Strawberry's resolve info carries them
         self.plans = _plans.setdefault(self.schema, {})
 
     def execute_field(self, parent_type, source, field_details_list, path, position_context):
