@@ -95,11 +95,12 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM")
 
 
-# What the worker imports besides its own code: the stack the project is built on and the carrier SDKs.
+# What the worker imports besides its own code: the stack the project is built on and the carrier SDKs. Not
+# redis: the worker imports it only when TRUNKLINE_REDIS_URL is set (app/rate_limits.py), and it is not here.
 LIBRARIES = (
     "uvloop", "starlette.applications", "uvicorn", "strawberry", "tortoise", "aiosqlite", "asyncpg", "aiohttp",
     "phonenumbers", "cryptography.fernet", "cryptography.hazmat.primitives.ciphers.aead", "twilio.rest",
-    "livekit.api", "prometheus_client", "limits", "redis.asyncio", "websockets",
+    "livekit.api", "prometheus_client", "limits", "websockets",
 )
 
 

@@ -99,8 +99,9 @@ async def update_returning(
 
 
 async def by_id(model: type[M], row_id: str, *, workspace_id: str | None = None) -> M | None:
-    """The row with this id (in this workspace, when given: another workspace's row is not found either)."""
+    """The row with this id (in this workspace, when given: another workspace's row is not found either), read
+    at once where the database allows it (rows_now)."""
     scoped = workspace_id is not None
     statement = f'SELECT * FROM "{model._meta.db_table}" WHERE "id" = ?' + (' AND "workspace_id" = ?' if scoped else "")
-    found = await instances(model, statement, [row_id, workspace_id] if scoped else [row_id])
-    return found[0] if found else None
+    found = await rows_now(statement, [row_id, workspace_id] if scoped else [row_id])
+    return model._init_from_db(**found[0]) if found else None

@@ -2,7 +2,7 @@
 
 from tortoise.transactions import in_transaction
 
-from models import Agent, PhoneNumber
+from models import Agent, PhoneNumber, statements
 from models.ids import is_valid_id
 from resolvers.outcomes import (
     KEEP,
@@ -25,7 +25,7 @@ async def create_agent(workspace_id: str, name: str) -> Agent | Invalid:
 async def get_agent(workspace_id: str, agent_id: str) -> Agent | None:
     if not is_valid_id(agent_id, "agent"):
         return None
-    return await Agent.get_or_none(id=agent_id, workspace_id=workspace_id)
+    return await statements.by_id(Agent, agent_id, workspace_id=workspace_id)
 
 
 async def list_agents(workspace_id: str) -> list[Agent]:

@@ -227,3 +227,12 @@ async def test_a_row_by_id_is_found_in_its_own_workspace_only(app):
     assert await statements.by_id(type(agent), agent.id, workspace_id=other.id) is None
     assert _fields(await statements.by_id(type(agent), agent.id)) == _fields(found)
     assert await statements.by_id(type(agent), "agent_01M8MM42H1F7C1JDYWD6X02J81") is None
+
+
+async def test_a_row_by_id_is_the_orms_own_however_it_is_read(app):
+    """On SQLite by_id reads at once, apart from aiosqlite (app/sqlite_engine.py's read_now): enums, JSON, lists
+    and datetimes come back as the ORM's own read makes them."""
+    workspace = await create_workspace("Acme", 10)
+    trunk = await add_sip_trunk(workspace)
+    found = await statements.by_id(SipTrunk, trunk.id, workspace_id=workspace.id)
+    assert _fields(found) == _fields(await SipTrunk.get(id=trunk.id))
