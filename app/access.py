@@ -8,11 +8,10 @@ import functools
 import logging
 import time
 
-from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope, Send
 
 from app import request_context
-from app.asgi import HTTPMiddleware, on_response_start
+from app.asgi import HTTPMiddleware, on_response_start, request_header
 from app.metrics import HTTP_DURATION, HTTP_REQUESTS
 
 log = logging.getLogger("trunkline.access")
@@ -28,7 +27,7 @@ def _series(operation: str, status: int):
 
 class RequestObserver(HTTPMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        info = request_context.begin(Headers(scope=scope).get(request_context.HEADER))
+        info = request_context.begin(request_header(scope, HEADER))
         started = time.perf_counter()
         status = 500  # unless a response starts: an exception becomes Starlette's 500 outside this middleware
 

@@ -25,6 +25,15 @@ class HTTPMiddleware(ABC):
         """What the middleware does with an HTTP request."""
 
 
+def request_header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header, `name` in lower case as ASGI gives names. Starlette's Headers copies
+    the whole list before it looks, and every layer here looks for a header or two on every request."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
 def on_response_start(send: Send, edit: Callable[[Message], Message]) -> Send:
     """`send`, with the http.response.start message (status and headers) passed through `edit` first.
 

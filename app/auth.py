@@ -7,11 +7,11 @@ is looked up, so that guessing stops at once. Over a budget: HTTP 429 with Retry
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import request_context
+from app.asgi import request_header
 from app.client_address import ClientAddress
 from app.errors import RATE_LIMITED, UNAUTHENTICATED, error_response
 from app.rate_limits import Exceeded, RateLimits
@@ -81,7 +81,7 @@ class Authentication:
         self.client_address = client_address
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        header = Headers(scope=scope).get("authorization")
+        header = request_header(scope, b"authorization")
         if header is None:
             scope["user"] = None
             await self.app(scope, receive, send)

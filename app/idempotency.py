@@ -24,12 +24,13 @@ from starlette.responses import JSONResponse, Response
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from app.asgi import request_header
 from app.errors import EnvelopeResponse, envelope
 from app.graphql_request import RequestRefused, decode_body
 from models import IdempotencyKey, IdempotencyState
 from schema.documents import parse_document
 
-HEADER = "idempotency-key"
+HEADER = b"idempotency-key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 LIFETIME = timedelta(hours=24)
 WAIT = 30.0
@@ -51,7 +52,7 @@ async def idempotently(
     """Run `execute` at most once per (workspace, key, body); `abandoned_after`: when a key still in
     progress is taken as left by a crashed process (recovery has undone its work by then).
     `fingerprint_keys`: the current HMAC key first, then older ones still accepted."""
-    key = request.headers.get(HEADER)
+    key = request_header(request.scope, HEADER)
     if key is None or workspace_id is None or request.method != "POST":
         return await execute()
     try:

@@ -7,7 +7,6 @@ did not coerce) is a 400 with no `data` entry; a result that reached execution i
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Receive, Scope, Send
 
 from app.asgi import HTTPMiddleware, on_response_start
@@ -27,8 +26,10 @@ def prefers_graphql_response(accept: str | None) -> bool:
     Only an explicit mention counts: */* and application/* are met with application/json, the type
     every client reads (the GraphQL-over-HTTP spec's advice for legacy clients).
     """
+    if not accept or GRAPHQL_RESPONSE not in accept.lower():
+        return False  # most clients: no Accept, or one that does not name the type at all
     graphql_response = json = 0.0
-    for media_range in (accept or "").split(","):
+    for media_range in accept.split(","):
         media_type, *parameters = (part.strip() for part in media_range.split(";"))
         quality = _quality(parameters)
         media_type = media_type.lower()
@@ -65,13 +66,29 @@ class GraphQLMediaType(HTTPMiddleware):
         preferred = prefers_graphql_response(_header(scope, b"accept"))
 
         def label(start: Message) -> Message:
-            headers = MutableHeaders(scope=start)
-            if preferred and headers.get("content-type", "").startswith(JSON):
-                headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
-            headers.add_vary_header("Accept")
-            return start
+            headers = start.get("headers", [])
+            if preferred:
+                headers = [_relabelled(header) for header in headers]
+            return {**start, "headers": _varying_by_accept(headers)}
 
         await self.app(scope, receive, on_response_start(send, label))
+
+
+def _relabelled(header: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
+    name, value = header
+    if name.lower() == b"content-type" and value.startswith(JSON.encode()):
+        return name, f"{GRAPHQL_RESPONSE}; charset=utf-8".encode()
+    return header
+
+
+def _varying_by_accept(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The headers with Accept added to Vary (a new list): to the one there, or as a Vary of its own."""
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == b"vary":
+            if b"accept" in [v.strip().lower() for v in value.split(b",")]:
+                return list(headers)
+            return [*headers[:index], (name, value + b", Accept"), *headers[index + 1 :]]
+    return [*headers, (b"vary", b"Accept")]
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
