@@ -79,15 +79,16 @@ class TrunklineGraphQL(GraphQL):
         self.graphiql_html = GRAPHIQL_PAGE if graphiql else ""  # ours: its files are served here, not by a CDN
         self.graphiql_csp = content_security_policy(self.graphiql_html)
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket | None) -> Context:
+        """The resolvers' context; no resolver here sets a header or status of its own, so it has no response."""
         if isinstance(request, WebSocket):  # the workspace comes with connection_init (on_ws_connect)
             return Context(
-                request=request, response=response, workspace=None, services=request.app.state.services,
+                request=request, workspace=None, services=request.app.state.services,
                 connection=self.open_connection(request),
             )
         user = request.scope.get("user")
         workspace = user.workspace if isinstance(user, WorkspaceUser) else None
-        return Context(request=request, response=response, workspace=workspace, services=request.app.state.services)
+        return Context(request=request, workspace=workspace, services=request.app.state.services)
 
     async def on_ws_connect(self, context: Context):
         context.workspace = await context.connection.admit()
@@ -105,11 +106,10 @@ class TrunklineGraphQL(GraphQL):
         if request.method != "POST":
             return await self.run(request)
         request_adapter = self.request_adapter_class(request)
-        sub_response = await self.get_sub_response(request)
-        context = await self.get_context(request, sub_response)
+        context = await self.get_context(request, None)
         request_data = await self.parse_http_body(request_adapter)
-        result = await self.execute_single(request, request_adapter, sub_response, context, None, request_data)
-        return self.create_response(await self.process_result(request, result), sub_response)
+        result = await self.execute_single(request, request_adapter, None, context, None, request_data)
+        return self.create_response(await self.process_result(request, result), None)
 
     async def parse_http_body(self, request_adapter) -> GraphQLRequestData:
         """The request, from GET parameters or a JSON body; RequestRefused says what was expected."""
@@ -152,8 +152,12 @@ class TrunklineGraphQL(GraphQL):
             del response["data"]  # application/graphql-response+json: a request error has no data entry
         return response
 
-    def create_response(self, response_data, sub_response) -> Response:
-        response = super().create_response(response_data, sub_response)
+    def create_response(self, response_data, sub_response: Response | None) -> Response:
+        """`sub_response`: the one Strawberry's view makes for its own path (GET); a POST has none."""
+        if sub_response is None:
+            response = Response(self.encode_json(response_data), media_type="application/json")
+        else:
+            response = super().create_response(response_data, sub_response)
         if isinstance(response_data, dict) and "data" not in response_data:  # process_result left it out
             response.status_code = 400
         return response

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from starlette.requests import Request
-from starlette.responses import Response
 from strawberry.types import Info
 
 from models import Workspace
@@ -31,7 +30,6 @@ class LiveConnection(Protocol):
 @dataclass
 class Context:
     request: Request
-    response: Response
     workspace: Workspace | None
     services: Services
     connection: LiveConnection | None = None  # on WebSocket connections only
