@@ -8,7 +8,7 @@ import pytest
 from providers.errors import ProviderFailure
 from providers.retry import RetryPolicy
 from providers.twilio import TwilioGateway
-from tests.providers.conftest import CUSTOMER_SID, CUSTOMER_TOKEN, FAST_RETRY
+from tests.providers.conftest import CUSTOMER_SID, CUSTOMER_TOKEN, FAST_RETRY, TIMED_OUT
 
 SIP_PASSWORD = "Sip-Secret-Passw0rd-4711"
 WRONG_TOKEN = "badbadbadbadbadbadbadbadbad00000"
@@ -42,7 +42,7 @@ def arrange_503(sandbox):
 
 
 def arrange_timeout(sandbox):
-    sandbox.faults.add("*", "*", delay=1.0)
+    sandbox.faults.add("*", "*", delay=TIMED_OUT)
     return CUSTOMER_TOKEN
 
 

@@ -5,7 +5,7 @@ import pytest
 from providers.errors import CredentialsRejected, NotFound, ProviderTimeout, RateLimited, Rejected, Unavailable
 from providers.sandbox.twilio import IncomingNumber, new_sid
 from providers.twilio import AvailableNumber, CallerId, TwilioGateway
-from tests.providers.conftest import CUSTOMER_SID, FAST_RETRY, PLATFORM_SID
+from tests.providers.conftest import CUSTOMER_SID, FAST_RETRY, PLATFORM_SID, TIMED_OUT
 
 MISSING_TK = "TK" + "0" * 32
 MISSING_PN = "PN" + "0" * 32
@@ -348,7 +348,7 @@ async def test_twilio_delete_is_retried_on_503(sandbox, customer):
 
 
 async def test_twilio_timeout_becomes_provider_timeout(sandbox, customer):
-    sandbox.faults.add("GET", "*", delay=1.0)
+    sandbox.faults.add("GET", "*", delay=TIMED_OUT)
 
     with pytest.raises(ProviderTimeout) as caught:
         await customer.find_incoming_number("+14155550101")
@@ -357,7 +357,7 @@ async def test_twilio_timeout_becomes_provider_timeout(sandbox, customer):
 
 
 async def test_twilio_create_is_not_retried_after_timeout(sandbox, customer):
-    sandbox.faults.add("POST", "/v1/Trunks", delay=1.0)
+    sandbox.faults.add("POST", "/v1/Trunks", delay=TIMED_OUT)
 
     with pytest.raises(ProviderTimeout):
         await customer.create_trunk("Trunkline")
