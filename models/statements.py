@@ -98,10 +98,16 @@ async def update_returning(
     return found[0] if found else None
 
 
-async def by_id(model: type[M], row_id: str, *, workspace_id: str | None = None) -> M | None:
-    """The row with this id (in this workspace, when given: another workspace's row is not found either), read
-    at once where the database allows it (rows_now)."""
-    scoped = workspace_id is not None
-    statement = f'SELECT * FROM "{model._meta.db_table}" WHERE "id" = ?' + (' AND "workspace_id" = ?' if scoped else "")
-    found = await rows_now(statement, [row_id, workspace_id] if scoped else [row_id])
+async def first_where(model: type[M], **columns: Any) -> M | None:
+    """A row whose fields hold these values (None if none does), read at once where the database allows it
+    (rows_now): for the look-ups by a unique key that requests and imports make before they write."""
+    conditions = " AND ".join(f'"{_column(model, name)}" = ?' for name in columns)
+    params = [db_value(model, name, value) for name, value in columns.items()]
+    found = await rows_now(f'SELECT * FROM "{model._meta.db_table}" WHERE {conditions} LIMIT 1', params)
     return model._init_from_db(**found[0]) if found else None
+
+
+async def by_id(model: type[M], row_id: str, *, workspace_id: str | None = None) -> M | None:
+    """The row with this id (in this workspace, when given: another workspace's row is not found either)."""
+    scoped = {"workspace_id": workspace_id} if workspace_id is not None else {}
+    return await first_where(model, id=row_id, **scoped)

@@ -11,7 +11,7 @@ from tortoise import connections
 from tortoise.exceptions import DoesNotExist
 from tortoise.transactions import in_transaction
 
-from models import PhoneNumber, SipTrunk, statements
+from models import PhoneNumber, SipTrunk, TwilioAccount, statements
 from models.enums import PhoneNumberCapability, PhoneNumberSource, PhoneNumberStatus
 from resolvers.provisioning.leases import LeaseBusy, Leases, give_up, given_up
 from resolvers.provisioning.reservation import reserve_number
@@ -236,3 +236,17 @@ async def test_a_row_by_id_is_the_orms_own_however_it_is_read(app):
     trunk = await add_sip_trunk(workspace)
     found = await statements.by_id(SipTrunk, trunk.id, workspace_id=workspace.id)
     assert _fields(found) == _fields(await SipTrunk.get(id=trunk.id))
+
+
+async def test_a_row_by_its_unique_fields_is_the_orms_own(app):
+    """first_where, as the import finds a workspace's Twilio account and its shared trunk before it writes."""
+    services = app.state.services
+    workspace = await create_workspace("Acme", 10)
+    number = await add_phone_number(workspace, "+14155550106", status="PROVISIONING")
+    linked = await link_to_shared_trunk(number, TwilioCredentials("AC" + "2" * 32, auth_token="b" * 32), services)
+
+    account = await statements.first_where(TwilioAccount, workspace_id=workspace.id, account_sid="AC" + "2" * 32)
+    assert _fields(account) == _fields(await TwilioAccount.get(id=linked.account.id))
+    trunk = await statements.first_where(SipTrunk, twilio_account_id=linked.account.id)
+    assert _fields(trunk) == _fields(await SipTrunk.get(id=linked.trunk.id))
+    assert await statements.first_where(TwilioAccount, workspace_id=workspace.id, account_sid="AC" + "3" * 32) is None

@@ -24,7 +24,7 @@ async def already_held(workspace_id: str, e164: str, field: str = "e164", *, any
     """ALREADY_EXISTS when any row holds the number; only this workspace learns which row.
 
     anywhere=False looks in this workspace alone, for a caller not yet proved to own the number."""
-    found = await statements.rows('SELECT "id", "workspace_id" FROM "phone_number" WHERE "e164" = ?', [e164])
+    found = await statements.rows_now('SELECT "id", "workspace_id" FROM "phone_number" WHERE "e164" = ?', [e164])
     holder = found[0] if found else None
     if holder is None or (not anywhere and holder["workspace_id"] != workspace_id):
         return None

@@ -10,7 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from models import PhoneNumber, SipTrunk, TwilioAccount
+from models import PhoneNumber, SipTrunk, TwilioAccount, statements
 from models.durability import lazily_durable_transaction
 from models.enums import SipTrunkDirection, SipTrunkProvider
 from providers.redact import mask_sid
@@ -25,7 +25,7 @@ async def remember_account(
     (at `proved_at`, default now) later than it last accepted the stored ones."""
     proved_at = proved_at or datetime.now(UTC)
     for _ in range(5):
-        account = await TwilioAccount.get_or_none(workspace_id=workspace_id, account_sid=credentials.account_sid)
+        account = await statements.first_where(TwilioAccount, workspace_id=workspace_id, account_sid=credentials.account_sid)
         if account is not None:
             break
         try:
@@ -123,7 +123,7 @@ async def link_to_shared_trunk(
     for _ in range(5):
         account = await remember_account(number.workspace_id, credentials, services, proved_at)
         try:
-            trunk = await SipTrunk.get_or_none(twilio_account_id=account.id)
+            trunk = await statements.first_where(SipTrunk, twilio_account_id=account.id)
             if trunk is None:
                 await PhoneNumber.filter(id=number.id).update(twilio_account_id=account.id)
                 trunk = await shared_trunk_for(account)
