@@ -14,7 +14,7 @@ import pytest
 
 from providers.retry import RetryPolicy
 from providers.sandbox.server import DEMO_STATE
-from tests.conftest import table_gone
+from tests.conftest import IMPATIENT, table_gone
 from tests.graphql_documents import (
     CREATE_AGENT,
     CREATE_SIP_TRUNK,
@@ -267,14 +267,14 @@ async def test_import_repeats_a_call_answered_429_once_and_succeeds(
 class TestProviderTimeout:
     @pytest.fixture
     def settings(self, settings):
-        return dataclasses.replace(settings, provider_timeout=0.5)
+        return dataclasses.replace(settings, provider_timeout=IMPATIENT)
 
     async def test_lookup_without_answer_in_time_is_a_retryable_timeout_and_leaves_nothing(self, world: World):
         # given
         input = await twilio_first_did(world)
         before = await what_exists(world.sandbox)
         method, path = LOOKUP_NUMBERS
-        world.sandbox.faults.add(method, path, delay=1.5)
+        world.sandbox.faults.add(method, path, delay=2 * IMPATIENT)
 
         # when
         result = await world.import_number(input)

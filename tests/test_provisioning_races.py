@@ -22,18 +22,18 @@ from models.enums import PhoneNumberStatus
 from resolvers.api_keys import issue_api_key
 from resolvers.recover_interrupted import recover_interrupted
 from resolvers.workspaces import create_workspace
-from tests.conftest import Tenant, app_settings
+from tests.conftest import IMPATIENT, Tenant, app_settings
 from tests.factories import add_agent
 from tests.graphql_documents import DEMO_ACCOUNT_SID, DEMO_CREDENTIALS, DEMO_DIDS, IMPORT_PHONE_NUMBER, byoc_trunk, import_result
 from tests.sandbox_snapshot import carrier_state, holdings_of, what_exists
 from tests.server_processes import wait_until
 
 NOW = timedelta(0)
-# The carrier acts this long after the request: after the client (0.5 s) gave up, and after the failure's
+# The carrier acts this long after the request: after the client (IMPATIENT) gave up, and after the failure's
 # own settling (which looks for what the call made, finds nothing yet and leaves it to recovery) is over,
-# with room to spare on a loaded machine (at 1 s, a settle slowed past the late create once found and
-# removed it itself, which left this file's "made after all" premise false).
-LATE = 2.0
+# with room to spare on a loaded machine (at 0.5 s past the time-out, a settle slowed past the late create
+# once found and removed it itself, which left this file's "made after all" premise false).
+LATE = IMPATIENT + 2.0
 
 
 async def carried_out(sandbox, method: str, path_glob: str) -> None:
@@ -60,8 +60,8 @@ BYOC_NUMBERS = ["+12025550147", "+12025550148"]
 
 @pytest.fixture
 async def impatient(database_url):
-    """A server whose carrier calls time out after half a second, and a tenant on it."""
-    app = create_app(app_settings(database_url, provider_timeout=0.5))
+    """A server whose carrier calls time out after IMPATIENT seconds, and a tenant on it."""
+    app = create_app(app_settings(database_url, provider_timeout=IMPATIENT))
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
             workspace = await create_workspace("Acme", 100)

@@ -10,7 +10,7 @@ from app.main import create_app
 from models import CarrierStep, PhoneNumber
 from models.enums import PhoneNumberStatus
 from resolvers.recover_interrupted import recover_interrupted
-from tests.conftest import Tenant, app_settings
+from tests.conftest import IMPATIENT, Tenant, app_settings
 from tests.graphql_documents import DEMO_CREDENTIALS, DEMO_DIDS, IMPORT_PHONE_NUMBER
 from tests.sandbox_snapshot import what_exists
 from tests.server_processes import wait_until
@@ -50,8 +50,8 @@ async def test_an_import_whose_cleanup_failed_is_undone_later_and_its_slot_freed
 
 @pytest.fixture
 async def impatient_app(database_url):
-    """A server whose carrier calls time out after half a second."""
-    app = create_app(app_settings(database_url, provider_timeout=0.5))
+    """A server whose carrier calls time out after IMPATIENT seconds."""
+    app = create_app(app_settings(database_url, provider_timeout=IMPATIENT))
     async with app.router.lifespan_context(app):
         yield app
 
@@ -67,7 +67,7 @@ async def test_a_create_that_timed_out_but_happened_is_found_by_name_and_undone(
         tenant = Tenant(workspace, "", (await issue_api_key(workspace)).secret, http)
         before = await what_exists(sandbox)
         # given: Twilio creates the trunk only after the client gave up waiting
-        sandbox.faults.add("POST", "/v1/Trunks", delay=1.0, times=1)
+        sandbox.faults.add("POST", "/v1/Trunks", delay=2 * IMPATIENT, times=1)
         result = (await tenant.graphql(IMPORT_PHONE_NUMBER, twilio_import()))["data"]["importPhoneNumber"]
         assert (result["__typename"], result["code"], result["retryable"]) == ("ProviderError", "PROVIDER_TIMEOUT", True)
         # the slot stays held: the carrier may still act on the request
