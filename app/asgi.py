@@ -34,6 +34,12 @@ def request_header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def request_header_list(scope: Scope, name: bytes) -> str | None:
+    """Every value of a list-valued request header (Accept, say), joined as one, as HTTP reads them."""
+    values = [value.decode("latin-1") for key, value in scope["headers"] if key == name]
+    return ", ".join(values) if values else None
+
+
 def on_response_start(send: Send, edit: Callable[[Message], Message]) -> Send:
     """`send`, with the http.response.start message (status and headers) passed through `edit` first.
 

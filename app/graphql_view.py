@@ -22,7 +22,7 @@ from app.errors import INTERNAL_SERVER_ERROR, METHOD_NOT_ALLOWED, EnvelopeRespon
 from app.graphiql_page import GRAPHIQL_PAGE, content_security_policy
 from app.graphql_request import RequestRefused, decode_body, decode_query_params
 from app.idempotency import idempotently
-from app.media_types import is_request_error, media_type, prefers_graphql_response
+from app.media_types import asks_for_graphql_response, is_request_error, media_type
 from app.subscriptions import (
     CONNECTION_INIT_TIMEOUT, SUBSCRIPTIONS_OVER_WEBSOCKET, SUBSCRIPTIONS_PER_CONNECTION, TRY_AGAIN_LATER, Connections,
     TransportWSHandler, WebSocketConnection, is_subscription,
@@ -148,7 +148,7 @@ class TrunklineGraphQL(GraphQL):
         response = await super().process_result(request, result)
         for error in response.get("errors") or []:
             error.setdefault("extensions", {}).setdefault("code", INTERNAL_SERVER_ERROR)
-        if is_request_error(response) and prefers_graphql_response(request.headers.get("accept")):
+        if is_request_error(response) and asks_for_graphql_response(request.scope):
             del response["data"]  # application/graphql-response+json: a request error has no data entry
         return response
 
@@ -184,7 +184,7 @@ class TrunklineGraphQL(GraphQL):
                 405, METHOD_NOT_ALLOWED, "Mutations are not allowed over GET: send them with POST.", {"Allow": "POST"}
             )
         except RequestRefused as refused:
-            response = refusal(refused, graphql_response=prefers_graphql_response(request.headers.get("accept")))
+            response = refusal(refused, graphql_response=asks_for_graphql_response(request.scope))
         except HTTPException as exc:
             message = GRAPHIQL_OFF if exc.status_code == 404 else exc.reason
             headers = {"Allow": "GET, POST"} if exc.status_code == 405 else None

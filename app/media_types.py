@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.types import Message, Receive, Scope, Send
 
-from app.asgi import HTTPMiddleware, on_response_start
+from app.asgi import HTTPMiddleware, on_response_start, request_header_list
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -40,6 +40,11 @@ def prefers_graphql_response(accept: str | None) -> bool:
     return graphql_response > 0 and graphql_response >= json
 
 
+def asks_for_graphql_response(scope: Scope) -> bool:
+    """prefers_graphql_response of the request's Accept header (every value of it)."""
+    return prefers_graphql_response(request_header_list(scope, b"accept"))
+
+
 def _quality(parameters: list[str]) -> float:
     for parameter in parameters:
         name, _, value = parameter.partition("=")
@@ -63,7 +68,7 @@ class GraphQLMediaType(HTTPMiddleware):
     application/graphql-response+json for clients that prefer it; Vary: Accept keeps caches apart."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        preferred = prefers_graphql_response(_header(scope, b"accept"))
+        preferred = asks_for_graphql_response(scope)
 
         def label(start: Message) -> Message:
             headers = start.get("headers", [])
@@ -90,7 +95,3 @@ def _varying_by_accept(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, 
             return [*headers[:index], (name, value + b", Accept"), *headers[index + 1 :]]
     return [*headers, (b"vary", b"Accept")]
 
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    values = [value.decode("latin-1") for key, value in scope["headers"] if key == name]
-    return ", ".join(values) if values else None

@@ -58,7 +58,8 @@ async def rows_now(statement: str, params: Sequence[Any]) -> list[dict]:
     """rows() of a small read outside any transaction, read at once on this thread where the database
     allows it (SQLite: app.sqlite_engine's read_now), else the usual way."""
     connection = _connection(None)
-    read_now = getattr(connection, "read_now", None)  # not a transaction's: it must see its own writes
+    # Inside a transaction this is the transaction's client, which has no read_now: it reads its own writes.
+    read_now = getattr(connection, "read_now", None)
     if read_now is not None and (found := read_now(statement, list(params))) is not None:
         return found
     return await rows(statement, params, connection)

@@ -15,7 +15,7 @@ from providers.errors import CredentialsRejected, ProviderFailure
 from providers.redact import mask_sid
 from resolvers.carrier_failure import carrier_failed
 from resolvers.outcomes import CarrierFailed, FieldCode, FieldProblem, Invalid, Missing
-from resolvers.provisioning.twilio_account import stored_fields
+from resolvers.provisioning.twilio_account import find_account, stored_fields
 from resolvers.provisioning.twilio_lookup import credentials_rejected
 from resolvers.services import Services, TwilioCredentials
 from resolvers.validation import check_twilio_credentials
@@ -41,7 +41,7 @@ async def rotate_twilio_credentials(
     )
     if problems:
         return Invalid(problems)
-    account = await TwilioAccount.get_or_none(workspace_id=workspace_id, account_sid=credentials.account_sid)
+    account = await find_account(workspace_id, credentials.account_sid)
     if account is None or not await PhoneNumber.exists(twilio_account_id=account.id):
         return _no_numbers(credentials.account_sid)
     platform = services.platform_twilio

@@ -18,6 +18,16 @@ from resolvers.provisioning.leases import LeaseBusy
 from resolvers.services import Services, TwilioCredentials
 
 
+async def find_account(workspace_id: str, account_sid: str) -> TwilioAccount | None:
+    """The workspace's record of the Twilio account, if an import from it made one."""
+    return await statements.first_where(TwilioAccount, workspace_id=workspace_id, account_sid=account_sid)
+
+
+async def find_shared_trunk(account_id: str) -> SipTrunk | None:
+    """The account's shared trunk row, if an import from it made one."""
+    return await statements.first_where(SipTrunk, twilio_account_id=account_id)
+
+
 async def remember_account(
     workspace_id: str, credentials: TwilioCredentials, services: Services, proved_at: datetime | None = None
 ) -> TwilioAccount:
@@ -25,7 +35,7 @@ async def remember_account(
     (at `proved_at`, default now) later than it last accepted the stored ones."""
     proved_at = proved_at or datetime.now(UTC)
     for _ in range(5):
-        account = await statements.first_where(TwilioAccount, workspace_id=workspace_id, account_sid=credentials.account_sid)
+        account = await find_account(workspace_id, credentials.account_sid)
         if account is not None:
             break
         try:
@@ -85,7 +95,7 @@ async def link_account(
 async def shared_trunk_for(account: TwilioAccount) -> SipTrunk | None:
     """The one trunk row per Twilio account (None if it was just removed); its carrier side is built
     under its lease."""
-    trunk = await SipTrunk.get_or_none(twilio_account_id=account.id)
+    trunk = await find_shared_trunk(account.id)
     if trunk is not None:
         return trunk
     try:
@@ -98,7 +108,7 @@ async def shared_trunk_for(account: TwilioAccount) -> SipTrunk | None:
                 twilio_account=account,
             )
     except IntegrityError:  # made concurrently
-        return await SipTrunk.get_or_none(twilio_account_id=account.id)
+        return await find_shared_trunk(account.id)
 
 
 class Linked(NamedTuple):
@@ -123,7 +133,7 @@ async def link_to_shared_trunk(
     for _ in range(5):
         account = await remember_account(number.workspace_id, credentials, services, proved_at)
         try:
-            trunk = await statements.first_where(SipTrunk, twilio_account_id=account.id)
+            trunk = await find_shared_trunk(account.id)
             if trunk is None:
                 await PhoneNumber.filter(id=number.id).update(twilio_account_id=account.id)
                 trunk = await shared_trunk_for(account)
@@ -144,7 +154,7 @@ async def link_to_shared_trunk(
 async def forget_account_if_unused(twilio_account_id: str) -> None:
     """Delete the account's shared-trunk row once it has no numbers and nothing at the carriers,
     then the account (and its encrypted token) once nothing refers to it."""
-    trunk = await SipTrunk.get_or_none(twilio_account_id=twilio_account_id)
+    trunk = await find_shared_trunk(twilio_account_id)
     if trunk is not None:
         has_carrier_side = any(
             (trunk.twilio_trunk_sid, trunk.twilio_credential_list_sid, trunk.livekit_inbound_trunk_id, trunk.livekit_outbound_trunk_id)

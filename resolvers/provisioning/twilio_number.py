@@ -29,7 +29,7 @@ from resolvers.provisioning.trunks import (
     tear_down_twilio_side,
     twilio_side_complete,
 )
-from resolvers.provisioning.twilio_account import link_account, link_to_shared_trunk
+from resolvers.provisioning.twilio_account import find_account, find_shared_trunk, link_account, link_to_shared_trunk
 from resolvers.provisioning.twilio_lookup import TwilioHolding
 from resolvers.services import TwilioCredentials
 
@@ -190,8 +190,8 @@ async def provision_caller_id(
 
 async def _shared_trunk(workspace_id: str, account_sid: str) -> SipTrunk | None:
     """The workspace's shared trunk row for the Twilio account, if an import from it made one."""
-    account = await TwilioAccount.get_or_none(workspace_id=workspace_id, account_sid=account_sid)
-    return await SipTrunk.get_or_none(twilio_account_id=account.id) if account else None
+    account = await find_account(workspace_id, account_sid)
+    return await find_shared_trunk(account.id) if account else None
 
 
 def _not_bindable(agent: Agent | None) -> Invalid | None:
