@@ -70,6 +70,7 @@ query Page($first: Int!) {
   }
 }"""
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+LIVEKIT_SETTINGS = ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET")  # the floor's carrier (baseline_app.py)
 
 
 # --- processes ------------------------------------------------------------------------------------
@@ -242,12 +243,13 @@ class Client:
 @dataclass
 class Api:
     client: Client
+    path: str = "/graphql"
 
     async def post(self, key: str, query: str, variables: dict | None = None) -> tuple[dict, float]:
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         started = time.perf_counter()
-        status, answer = await self.client.post("/graphql", body, headers)
+        status, answer = await self.client.post(self.path, body, headers)
         elapsed = time.perf_counter() - started
         assert status == 200, (status, answer[:500])
         data = json.loads(answer)
@@ -370,12 +372,14 @@ async def run(options: argparse.Namespace, work: pathlib.Path, database_url: str
         processes.append(await start(
             [*server_prefix, sys.executable, str(ROOT / "bench" / "baseline_app.py"), "--port", str(baseline_port),
              "--database-url", database_url],
-            clean_environment(PYTHONPATH=str(ROOT)), work / "baseline.log", f"http://127.0.0.1:{baseline_port}/healthz",
+            clean_environment(PYTHONPATH=str(ROOT), **{name: env[name] for name in LIVEKIT_SETTINGS}),
+            work / "baseline.log", f"http://127.0.0.1:{baseline_port}/healthz",
         ))
-        baseline_url = f"http://127.0.0.1:{baseline_port}"
+        baseline_url, baseline_pid = f"http://127.0.0.1:{baseline_port}", processes[-1].popen.pid
 
         async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64)) as http:
             api = Api(Client(server_url))
+            floor = Api(Client(baseline_url), path="/import")
             baseline_answer = (await http.post(
                 baseline_url + "/graphql", json={"query": P1_QUERY},
                 headers={"Authorization": f"Bearer {reader['api_key']}"})).json()
@@ -406,9 +410,9 @@ async def run(options: argparse.Namespace, work: pathlib.Path, database_url: str
                                         {"input": {"name": "Bench agent"}}, "CreateAgentSuccess")
             agent_id = agent["agent"]["id"]
 
-            def livekit(key: str = importer["api_key"], agent: bool = True):
+            def livekit(through: Api = api, agent: bool = True):
                 routed = {"agentId": agent_id} if agent else {}
-                return api.import_number(key, {"e164": next(numbers), "source": "LIVEKIT", **routed})
+                return through.import_number(importer["api_key"], {"e164": next(numbers), "source": "LIVEKIT", **routed})
 
             # Server CPU per LIVEKIT import, carriers answering at once.
             await livekit()  # warm up the path
@@ -418,9 +422,15 @@ async def run(options: argparse.Namespace, work: pathlib.Path, database_url: str
             await bounded(4, [livekit() for _ in range(count)])
             wall = time.perf_counter() - started
             per_import_ms = (cpu_seconds(server_pid) - before) / count * 1000
+            # The same imports through the floor (bench/baseline_app.py /import): what the stack alone costs.
+            await livekit(floor)
+            before = cpu_seconds(baseline_pid)
+            await bounded(4, [livekit(floor) for _ in range(count)])
+            floor_ms = (cpu_seconds(baseline_pid) - before) / count * 1000
             rows.append(Row(
                 "server CPU per LIVEKIT import (no carrier delay)", per_import_ms, "ms", "<= 1.5", per_import_ms <= 1.5,
-                f"{count} imports, 4 at a time, {count / wall:.0f} imports/s",
+                f"{count} imports, 4 at a time, {count / wall:.0f} imports/s; floor {floor_ms:.2f} ms, "
+                f"{per_import_ms / floor_ms:.1f}x it",
             ))
 
             # With a carrier round trip: every sandbox answer leaves `rtt` after its request came, the
@@ -431,6 +441,7 @@ async def run(options: argparse.Namespace, work: pathlib.Path, database_url: str
             one = statistics.median(single)
             # The issue's LIVEKIT row is one purchase (no agent): with an agent the rule must exist first.
             bare = [(await livekit(agent=False))[1] for _ in range(samples)]
+            bare_floor = statistics.median([(await livekit(floor, agent=False))[1] for _ in range(samples)])
             started = time.perf_counter()
             await asyncio.gather(*(livekit() for _ in range(25)))
             concurrent = time.perf_counter() - started
@@ -459,17 +470,18 @@ async def run(options: argparse.Namespace, work: pathlib.Path, database_url: str
             byoc = [(await api.import_number(importer["api_key"], {
                 "e164": next(byoc_pool), "source": "BYOC", "trunkId": trunk_id, "agentId": agent_id}))[1]
                 for _ in range(samples)]
-            for name, values, target in (
-                ("TWILIO first DID (new shared trunk) p50 / RTT", first, 4.6),
-                ("TWILIO second DID p50 / RTT", second, 2.3),
-                ("LIVEKIT import (no agent) p50 / RTT", bare, 1.15),
-                ("LIVEKIT import with an agent p50 / RTT", single, None),
-                ("BYOC import p50 / RTT", byoc, 1.15),
+            for name, values, target, floor_p50 in (
+                ("TWILIO first DID (new shared trunk) p50 / RTT", first, 4.6, None),
+                ("TWILIO second DID p50 / RTT", second, 2.3, None),
+                ("LIVEKIT import (no agent) p50 / RTT", bare, 1.15, bare_floor),
+                ("LIVEKIT import with an agent p50 / RTT", single, None, None),
+                ("BYOC import p50 / RTT", byoc, 1.15, None),
             ):
                 p50 = statistics.median(values)
+                beside = f"; floor {floor_p50 / rtt:.2f} RTT" if floor_p50 else ""
                 rows.append(Row(name, p50 / rtt, "RTT", "-" if target is None else f"<= {target}",
                                 None if target is None else p50 / rtt <= target,
-                                f"p50 {p50 * 1000:.0f} ms of {len(values)}, RTT {rtt * 1000:.0f} ms"))
+                                f"p50 {p50 * 1000:.0f} ms of {len(values)}, RTT {rtt * 1000:.0f} ms{beside}"))
             await sandbox.clear_faults()
 
             # P4: a page of 100 numbers, each with an agent and a trunk, against a page of 10.
