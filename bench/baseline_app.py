@@ -46,8 +46,10 @@ UNAUTHORIZED = Response(b'{"errors":[{"message":"unauthorized"}]}', status_code=
 
 # The floor's own tables: a number and its journal, with what the cap and the journal need and no more.
 FLOOR_TABLES = (
-    "CREATE TABLE IF NOT EXISTS floor_number (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, "
-    "e164 TEXT NOT NULL UNIQUE, status TEXT NOT NULL, livekit_id TEXT, rule_id TEXT)",
+    (
+        "CREATE TABLE IF NOT EXISTS floor_number (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, "
+        "e164 TEXT NOT NULL UNIQUE, status TEXT NOT NULL, livekit_id TEXT, rule_id TEXT)"
+    ),
     "CREATE TABLE IF NOT EXISTS floor_journal (number_id TEXT NOT NULL, step TEXT NOT NULL, params TEXT NOT NULL)",
 )
 AGENT_SQL = "SELECT id FROM agent WHERE id = {} AND workspace_id = {}"
