@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import time
 
 import aiohttp
 import jwt
@@ -11,6 +12,8 @@ from livekit import api
 from livekit.protocol.models import ListUpdate
 
 from providers.sandbox.livekit import LiveKitState, setup_livekit
+from providers.sandbox.livekit.errors import TwirpError
+from providers.sandbox.livekit.handlers import VerifiedTokens
 
 KEY = "APIsandboxTestKey"
 SECRET = "sandbox-test-secret-0123456789abcdef0123456789"
@@ -478,6 +481,37 @@ async def test_expired_token_is_unauthenticated_401(twirp):
     )
     status, body = await twirp("SIP", "ListSIPInboundTrunk", {}, token=expired)
     assert (status, body["code"], body["msg"]) == (401, "unauthenticated", "invalid token: expired")
+
+
+def test_a_checked_token_is_refused_once_it_expires():
+    # The emulator checks a token's signature once and then only its expiry: past exp plus the leeway
+    # it is refused as PyJWT would refuse it, though it passed before.
+    state = LiveKitState.from_seed({"api_key": KEY, "api_secret": SECRET})
+    expires = int(time.time()) + 600
+    token = jwt.encode({"iss": KEY, "sip": {"admin": True}, "exp": expires}, SECRET, algorithm="HS256")
+    now = [expires - 60]
+    verified = VerifiedTokens(clock=lambda: now[0])
+
+    first = verified.claims(state, token)
+    now[0] = expires + VerifiedTokens.LEEWAY - 1
+    second = verified.claims(state, token)
+    now[0] = expires + VerifiedTokens.LEEWAY
+    with pytest.raises(TwirpError) as refused:
+        verified.claims(state, token)
+
+    assert first == second == {"iss": KEY, "sip": {"admin": True}, "exp": expires}
+    assert (refused.value.code, refused.value.msg) == ("unauthenticated", "invalid token: expired")
+
+
+def test_a_checked_token_is_not_taken_for_a_project_with_another_secret():
+    verified = VerifiedTokens()
+    token = admin_token()
+    verified.claims(LiveKitState.from_seed({"api_key": KEY, "api_secret": SECRET}), token)
+
+    with pytest.raises(TwirpError) as refused:
+        verified.claims(LiveKitState.from_seed({"api_key": KEY, "api_secret": SECRET + "-rotated"}), token)
+
+    assert refused.value.msg == "invalid token: signature could not be verified"
 
 
 async def test_token_for_another_api_key_is_unauthenticated_401(twirp):

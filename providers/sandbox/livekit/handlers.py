@@ -7,6 +7,7 @@ speaks JSON only, because no Python message classes exist for it.
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from typing import Awaitable, Callable
 
@@ -23,11 +24,36 @@ from providers.sandbox.livekit.state import LiveKitState
 from providers.sandbox.livekit.wire import JSON, PROTOBUF, JsonFields
 
 
-def authorize(state: LiveKitState, request: web.Request) -> None:
-    """Check the bearer JWT like LiveKit: signed by the project's secret and carrying `sip.admin`."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise TwirpError("unauthenticated", "authorization header missing or not a bearer token")
+class VerifiedTokens:
+    """Bearer tokens whose signature and claims were checked, with their expiry. A client signs one token and
+    sends it for minutes (Trunkline renews its own every five), and verifying it again on every request was a
+    third of the emulator's CPU. A token is taken from here only while PyJWT would still accept it: until
+    `exp` plus the leeway. Its not-before and issued-at times were met when it was checked and stay met."""
+
+    LEEWAY = 10  # seconds, as LiveKit allows for clock skew
+    SIZE = 256  # tokens kept; all are forgotten when full
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._verified: dict[tuple[str, str, str], tuple[float, dict]] = {}
+
+    def claims(self, state: LiveKitState, token: str) -> dict:
+        """The token's claims if the project's secret signed it and it has not expired; else TwirpError."""
+        key = (token, state.api_key, state.api_secret)
+        found = self._verified.get(key)
+        if found is not None:
+            expires, claims = found
+            if self._clock() < expires + self.LEEWAY:
+                return claims
+            del self._verified[key]
+        claims = _verified_claims(state, token, self._clock())
+        if len(self._verified) >= self.SIZE:
+            self._verified.clear()
+        self._verified[key] = (claims["exp"], claims)
+        return claims
+
+
+def _verified_claims(state: LiveKitState, token: str, now: float) -> dict:
     try:
         issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
     except jwt.PyJWTError:
@@ -40,13 +66,23 @@ def authorize(state: LiveKitState, request: web.Request) -> None:
             warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
             claims = jwt.decode(
                 token, state.api_secret, algorithms=["HS256"], issuer=state.api_key,
-                options={"require": ["exp", "iss"]}, leeway=10,
+                options={"require": ["exp", "iss"]}, leeway=VerifiedTokens.LEEWAY,
             )
     except jwt.ExpiredSignatureError:
         raise TwirpError("unauthenticated", "invalid token: expired") from None
     except jwt.PyJWTError:
         raise TwirpError("unauthenticated", "invalid token: signature could not be verified") from None
-    grants = claims.get("sip")
+    if not now < claims["exp"] + VerifiedTokens.LEEWAY:  # PyJWT's clock and the cache's agree on expiry
+        raise TwirpError("unauthenticated", "invalid token: expired")
+    return claims
+
+
+def authorize(state: LiveKitState, request: web.Request, verified: VerifiedTokens) -> None:
+    """Check the bearer JWT like LiveKit: signed by the project's secret and carrying `sip.admin`."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise TwirpError("unauthenticated", "authorization header missing or not a bearer token")
+    grants = verified.claims(state, token).get("sip")
     if not (isinstance(grants, dict) and grants.get("admin") is True):
         raise TwirpError("permission_denied", "permissions denied: the token lacks the sip.admin grant")
 
@@ -97,12 +133,14 @@ async def _serve_numbers(state: LiveKitState, request: web.Request) -> web.Respo
 Service = Callable[[LiveKitState, web.Request], Awaitable[web.Response]]
 
 
-def _endpoint(state: LiveKitState, serve: Service) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _endpoint(
+    state: LiveKitState, serve: Service, verified: VerifiedTokens
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     """Authorize, then serve; every TwirpError becomes Twirp's error answer."""
 
     async def endpoint(request: web.Request) -> web.Response:
         try:
-            authorize(state, request)
+            authorize(state, request, verified)
             return await serve(state, request)
         except TwirpError as error:
             body, status = wire.error_body(error)
@@ -111,7 +149,8 @@ def _endpoint(state: LiveKitState, serve: Service) -> Callable[[web.Request], Aw
     return endpoint
 
 
-def setup_livekit(app: web.Application, state: LiveKitState) -> None:
+def setup_livekit(app: web.Application, state: LiveKitState, verified: VerifiedTokens | None = None) -> None:
     """Serve `livekit.SIP` and `livekit.PhoneNumberService` for `state` on `app`."""
-    app.router.add_post("/twirp/livekit.SIP/{method}", _endpoint(state, _serve_sip))
-    app.router.add_post("/twirp/livekit.PhoneNumberService/{method}", _endpoint(state, _serve_numbers))
+    verified = verified or VerifiedTokens()
+    app.router.add_post("/twirp/livekit.SIP/{method}", _endpoint(state, _serve_sip, verified))
+    app.router.add_post("/twirp/livekit.PhoneNumberService/{method}", _endpoint(state, _serve_numbers, verified))

@@ -14,7 +14,7 @@ from livekit.protocol import sip
 from livekit.protocol.models import ListUpdate
 
 from providers.sandbox.livekit.errors import invalid
-from providers.sandbox.livekit.state import LiveKitState, normalize_number
+from providers.sandbox.livekit.state import LiveKitState, RuleKey, normalize_number
 
 
 def _check_host(value: str, what: str) -> None:
@@ -157,7 +157,7 @@ def _go_quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _rule_keys(rule: sip.SIPDispatchRuleInfo) -> Iterator[tuple[str, str, str, str]]:
+def _rule_keys(rule: sip.SIPDispatchRuleInfo) -> Iterator[RuleKey]:
     """The (PIN, trunk, caller number, called number) combinations a rule claims.
 
     An empty list stands for the catch-all "", which collides only with other catch-alls: a rule
@@ -173,28 +173,41 @@ def _rule_keys(rule: sip.SIPDispatchRuleInfo) -> Iterator[tuple[str, str, str, s
                 yield pin, trunk, normalize_number(caller), normalize_number(called)
 
 
-def check_dispatch_rule(state: LiveKitState, rule: sip.SIPDispatchRuleInfo) -> None:
-    """A rule must have a rule, and must not conflict with the others.
+def check_dispatch_rule(state: LiveKitState, rule: sip.SIPDispatchRuleInfo) -> tuple[RuleKey, ...]:
+    """A rule must have a rule, and must not conflict with the others; the combinations it claims, for
+    LiveKitState.put_dispatch_rule.
 
     LiveKit's DispatchRuleValidator (livekit/protocol sip/sip.go) runs over every rule with `rule`
     in place: in id order, as LiveKit lists them, with a new rule (no id yet) last and an updated
-    one in its own place, so it never conflicts with its former self. A key repeated within one
-    rule (a trunk id listed twice, "+1 415…" and "+1415…") conflicts too, as at LiveKit.
+    one in its own place, so it never conflicts with its former self; the first combination met twice
+    names the rule that claimed it first. A key repeated within one rule (a trunk id listed twice,
+    "+1 415…" and "+1415…") conflicts too, as at LiveKit. The rules already held never conflict with
+    one another (each passed this check), so only `rule`'s own combinations need looking at: one held
+    by a rule before it in that order is met on `rule`'s turn and names that rule; a repeat within
+    `rule` likewise names `rule`; one held by a rule after it is met on that rule's turn and names `rule`.
     """
     if not rule.HasField("rule"):
         raise invalid("missing rule")
     own_id = rule.sip_dispatch_rule_id
-    rules = [rule if rule_id == own_id else r for rule_id, r in sorted(state.dispatch_rules.items())]
-    if not own_id:
-        rules.append(rule)
-    claimed: dict[tuple[str, str, str, str], sip.SIPDispatchRuleInfo] = {}
-    for current in rules:
-        for key in _rule_keys(current):
-            other = claimed.get(key)
-            if other is not None:
-                raise invalid(
-                    "Dispatch rule for the same trunk, inbound number, number, and PIN combination already exists "
-                    f"in dispatch rule {_go_quote(other.sip_dispatch_rule_id or '<new>')} "
-                    f"{_go_quote(other.name or '<blank name>')}"
-                )
-            claimed[key] = current
+    claims = tuple(_rule_keys(rule))
+    mine: set[RuleKey] = set()
+    met_later = False
+    for key in claims:
+        holder = state.claimant(key)
+        if holder is not None and holder != own_id:
+            if not own_id or holder < own_id:
+                _conflict(holder, state.dispatch_rules[holder].name)
+            met_later = True
+        if key in mine:
+            _conflict(own_id, rule.name)
+        mine.add(key)
+    if met_later:
+        _conflict(own_id, rule.name)
+    return claims
+
+
+def _conflict(rule_id: str, name: str) -> None:
+    raise invalid(
+        "Dispatch rule for the same trunk, inbound number, number, and PIN combination already exists "
+        f"in dispatch rule {_go_quote(rule_id or '<new>')} {_go_quote(name or '<blank name>')}"
+    )
