@@ -99,6 +99,20 @@ async def update_returning(
     return found[0] if found else None
 
 
+async def insert_if(instance: Model, condition: str, params: Sequence[Any], connection: BaseDBAsyncClient) -> bool:
+    """Insert a new instance's row only where `condition` (SQL with ? parameters) holds, in one statement;
+    whether it did. Its values go as the ORM's own insert sends them, timestamps set on the instance. SQLite
+    only: PostgreSQL would read the selected parameters as text, not as the columns' types."""
+    meta = instance._meta
+    names = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated]
+    columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
+    values = [meta.fields_map[name].to_db_value(getattr(instance, name), instance) for name in names]
+    statement = f'INSERT INTO "{meta.db_table}" ({columns}) SELECT {", ".join("?" for _ in names)} WHERE {condition}'
+    inserted = await execute(statement, [*values, *params], connection)
+    instance._saved_in_db = inserted == 1
+    return instance._saved_in_db
+
+
 async def first_where(model: type[M], **columns: Any) -> M | None:
     """A row whose fields hold these values (None if none does), read at once where the database allows it
     (rows_now): for the look-ups by a unique key that requests and imports make before they write."""

@@ -32,8 +32,18 @@ _COUNT_SLOT_HOLDERS = (
 
 async def count_slot_holders(workspace_id: str, connection: BaseDBAsyncClient | None = None) -> int:
     """Numbers that count against the workspace's cap: provisioning, active and releasing."""
-    found = await statements.rows(_COUNT_SLOT_HOLDERS, [workspace_id, *(s.value for s in SLOT_HOLDING_STATUSES)], connection)
+    found = await statements.rows(_COUNT_SLOT_HOLDERS, _slot_holder_params(workspace_id), connection)
     return found[0]["count"]
+
+
+def slot_free(workspace_id: str) -> tuple[str, list]:
+    """The cap as an SQL condition and its parameters: the workspace's slot holders are fewer than its limit."""
+    condition = f'({_COUNT_SLOT_HOLDERS}) < (SELECT "phone_number_limit" FROM "workspace" WHERE "id" = ?)'
+    return condition, [*_slot_holder_params(workspace_id), workspace_id]
+
+
+def _slot_holder_params(workspace_id: str) -> list:
+    return [workspace_id, *(s.value for s in SLOT_HOLDING_STATUSES)]
 
 
 async def list_workspaces() -> list[Workspace]:

@@ -173,6 +173,31 @@ async def test_a_held_lease_is_renewed_until_its_holder_is_done(app):
         pass
 
 
+async def test_a_reservation_is_the_orms_own_row_and_stops_at_the_cap(app):
+    """On SQLite the reservation counts and inserts in one statement (statements.insert_if); on PostgreSQL it
+    locks the workspace, counts, then inserts. Either way the row reads back as the ORM made it, and the
+    workspace's limit is where it stops."""
+    workspace = await create_workspace("Acme", 2)
+    agent = await add_agent(workspace)
+    leases = Leases()
+    reserved = [
+        await reserve_number(workspace.id, e164, PhoneNumberSource.LIVEKIT, agent=agent, label="Sales", **leases.taken_now())
+        for e164 in ("+14155550102", "+14155550103")
+    ]
+
+    refused = await reserve_number(workspace.id, "+14155550104", PhoneNumberSource.LIVEKIT, **leases.taken_now())
+
+    for reservation in reserved:
+        number = reservation.number
+        assert _fields(number) == _fields(await PhoneNumber.get(id=number.id))
+        assert (number.status, number.capabilities, number.agent_id, number.label) == (
+            PhoneNumberStatus.PROVISIONING, [], agent.id, "Sales")
+        assert number.created_at is not None and number.lease_token is not None
+    assert (refused.limit, refused.current) == (2, 2)
+    assert await count_slot_holders(workspace.id) == 2
+    assert not await PhoneNumber.exists(e164="+14155550104")
+
+
 async def test_a_reservation_leases_its_trunk_when_free_and_leaves_a_busy_one_for_later(app):
     """A BYOC reservation takes its trunk's lease in its own transaction; its holder adopts that lease, and it
     ends with the holder. A trunk someone else holds is not waited for there: the import takes it later."""

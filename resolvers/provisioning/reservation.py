@@ -14,7 +14,7 @@ from resolvers.events import delete_recorded, update_recorded
 from resolvers.outcomes import ErrorCode, FieldCode, FieldProblem, Invalid, LimitReached
 from resolvers.provisioning.leases import LeaseBusy, Leases, give_up, given_up
 from resolvers.validation import not_found
-from resolvers.workspaces import count_slot_holders, locked_workspace
+from resolvers.workspaces import count_slot_holders, locked_workspace, slot_free
 
 if TYPE_CHECKING:
     from resolvers.provisioning.journal import Journal
@@ -100,20 +100,34 @@ async def _insert_under_cap(
     # Lazily durable (models/durability.py): nothing outside the database follows from the reservation
     # before the journal's row for the first carrier call, an ordinary commit that makes it durable too.
     async with lazily_durable_transaction() as connection:
-        workspace = await locked_workspace(workspace_id, connection)
-        if reached := await limit_reached(workspace, connection):
-            return reached
-        number = await PhoneNumber.create(
-            workspace_id=workspace_id,
-            e164=e164,
-            source=source,
-            status=PhoneNumberStatus.PROVISIONING,
-            using_db=connection,
-            **fields,
+        number = PhoneNumber(
+            workspace_id=workspace_id, e164=e164, source=source, status=PhoneNumberStatus.PROVISIONING, **fields
         )
+        if reached := await _insert_if_slot_free(number, connection):
+            return reached
         trunk = fields.get("trunk")
         held = await lease_trunk.trunk_in(trunk.id, connection) if lease_trunk and trunk else None
         return Reservation(number, held)
+
+
+async def _insert_if_slot_free(number: PhoneNumber, connection) -> LimitReached | None:
+    """Insert the number's row if its workspace has a free slot, else LimitReached, inside the caller's transaction."""
+    if statements.is_postgres(connection):
+        # The workspace row locked first: a concurrent reservation counts once this one has committed.
+        workspace = await locked_workspace(number.workspace_id, connection)
+        if reached := await limit_reached(workspace, connection):
+            return reached
+        await number.save(using_db=connection, force_create=True)
+        return None
+    # SQLite's writers take turns (the statement holds the database's write lock from its start), so one
+    # statement that counts and inserts is exact: one trip to the database's thread where three were taken.
+    condition, params = slot_free(number.workspace_id)
+    if await statements.insert_if(number, condition, params, connection):
+        return None
+    reached = await limit_reached(await locked_workspace(number.workspace_id, connection), connection)
+    if reached is None:
+        raise RuntimeError(f"the cap refused {number.e164} yet its workspace counts a free slot")
+    return reached
 
 
 async def drop_reservation(phone_number: PhoneNumber) -> None:
