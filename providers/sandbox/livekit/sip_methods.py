@@ -109,19 +109,19 @@ def _create_dispatch_rule(state: LiveKitState, req: sip.CreateSIPDispatchRuleReq
         for name in ("rule", "room_config"):
             if req.HasField(name):
                 getattr(rule, name).CopyFrom(getattr(req, name))
-    claims = sip_rules.check_dispatch_rule(state, rule)
+    sip_rules.check_dispatch_rule(state, rule)
     rule.sip_dispatch_rule_id = new_id("SDR_")
     _stamp(rule, created=True)
-    state.put_dispatch_rule(rule, claims)
+    state.dispatch_rules[rule.sip_dispatch_rule_id] = rule
     return rule
 
 
 def _update_dispatch_rule(state: LiveKitState, req: sip.UpdateSIPDispatchRuleRequest) -> Message:
     current = _existing(state.dispatch_rules, req.sip_dispatch_rule_id, "SIP dispatch rule")
     rule = sip_rules.updated(req, current, sip_rules.apply_rule_update, id_field="sip_dispatch_rule_id", noun="rule")
-    claims = sip_rules.check_dispatch_rule(state, rule)
+    sip_rules.check_dispatch_rule(state, rule)
     _stamp(rule, created=False)
-    state.put_dispatch_rule(rule, claims)
+    state.dispatch_rules[rule.sip_dispatch_rule_id] = rule
     return rule
 
 

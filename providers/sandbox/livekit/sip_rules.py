@@ -14,7 +14,7 @@ from livekit.protocol import sip
 from livekit.protocol.models import ListUpdate
 
 from providers.sandbox.livekit.errors import invalid
-from providers.sandbox.livekit.state import LiveKitState, RuleKey, normalize_number
+from providers.sandbox.livekit.state import LiveKitState, RuleKey, normalize_number, rule_claims
 
 
 def _check_host(value: str, what: str) -> None:
@@ -157,25 +157,8 @@ def _go_quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _rule_keys(rule: sip.SIPDispatchRuleInfo) -> Iterator[RuleKey]:
-    """The (PIN, trunk, caller number, called number) combinations a rule claims.
-
-    An empty list stands for the catch-all "", which collides only with other catch-alls: a rule
-    without trunk ids does not conflict with one for a given trunk (the specific rule wins at call time).
-    """
-    kind = rule.rule.WhichOneof("rule")
-    if kind is None:
-        raise invalid("missing rule")
-    pin = getattr(rule.rule, kind).pin
-    for trunk in rule.trunk_ids or [""]:
-        for caller in rule.inbound_numbers or [""]:
-            for called in rule.numbers or [""]:
-                yield pin, trunk, normalize_number(caller), normalize_number(called)
-
-
-def check_dispatch_rule(state: LiveKitState, rule: sip.SIPDispatchRuleInfo) -> tuple[RuleKey, ...]:
-    """A rule must have a rule, and must not conflict with the others; the combinations it claims, for
-    LiveKitState.put_dispatch_rule.
+def check_dispatch_rule(state: LiveKitState, rule: sip.SIPDispatchRuleInfo) -> None:
+    """A rule must have a rule, and must not conflict with the others.
 
     LiveKit's DispatchRuleValidator (livekit/protocol sip/sip.go) runs over every rule with `rule`
     in place: in id order, as LiveKit lists them, with a new rule (no id yet) last and an updated
@@ -189,11 +172,10 @@ def check_dispatch_rule(state: LiveKitState, rule: sip.SIPDispatchRuleInfo) -> t
     if not rule.HasField("rule"):
         raise invalid("missing rule")
     own_id = rule.sip_dispatch_rule_id
-    claims = tuple(_rule_keys(rule))
     mine: set[RuleKey] = set()
     met_later = False
-    for key in claims:
-        holder = state.claimant(key)
+    for key in rule_claims(rule):
+        holder = state.dispatch_rules.claimant(key)
         if holder is not None and holder != own_id:
             if not own_id or holder < own_id:
                 _conflict(holder, state.dispatch_rules[holder].name)
@@ -203,7 +185,6 @@ def check_dispatch_rule(state: LiveKitState, rule: sip.SIPDispatchRuleInfo) -> t
         mine.add(key)
     if met_later:
         _conflict(own_id, rule.name)
-    return claims
 
 
 def _conflict(rule_id: str, name: str) -> None:

@@ -46,6 +46,83 @@ def _now() -> datetime.datetime:
 RuleKey = tuple[str, str, str, str]  # a dispatch rule's (PIN, trunk id, caller number, called number)
 
 
+def rule_claims(rule: sip.SIPDispatchRuleInfo) -> Iterator[RuleKey]:
+    """The (PIN, trunk, caller number, called number) combinations a rule claims.
+
+    An empty list stands for the catch-all "", which collides only with other catch-alls: a rule
+    without trunk ids does not conflict with one for a given trunk (the specific rule wins at call time).
+    """
+    kind = rule.rule.WhichOneof("rule")
+    if kind is None:
+        raise invalid("missing rule")
+    pin = getattr(rule.rule, kind).pin
+    for trunk in rule.trunk_ids or [""]:
+        for caller in rule.inbound_numbers or [""]:
+            for called in rule.numbers or [""]:
+                yield pin, trunk, normalize_number(caller), normalize_number(called)
+
+
+class DispatchRules(dict[str, sip.SIPDispatchRuleInfo]):
+    """The project's dispatch rules by id, knowing which rule claims each combination (`claimant`), whatever
+    changes the dict: a rule is checked against the others in the time its own combinations take
+    (sip_rules.check_dispatch_rule), where going through every rule cost a millisecond per hundred rules."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._claims_of: dict[str, tuple[RuleKey, ...]] = {}
+        self._claimant: dict[RuleKey, str] = {}
+
+    def claimant(self, key: RuleKey) -> str | None:
+        """The id of the rule that claims the combination, if one does."""
+        return self._claimant.get(key)
+
+    def __setitem__(self, rule_id: str, rule: sip.SIPDispatchRuleInfo) -> None:
+        self._forget(rule_id)
+        super().__setitem__(rule_id, rule)
+        self._claims_of[rule_id] = claims = tuple(rule_claims(rule))
+        for key in claims:
+            self._claimant[key] = rule_id
+
+    def __delitem__(self, rule_id: str) -> None:
+        super().__delitem__(rule_id)
+        self._forget(rule_id)
+
+    def pop(self, rule_id: str, *default: Any) -> Any:
+        if rule_id not in self:
+            return super().pop(rule_id, *default)
+        rule = self[rule_id]
+        del self[rule_id]
+        return rule
+
+    def popitem(self) -> tuple[str, sip.SIPDispatchRuleInfo]:
+        rule_id, rule = super().popitem()
+        self._forget(rule_id)
+        return rule_id, rule
+
+    def clear(self) -> None:
+        super().clear()
+        self._claims_of.clear()
+        self._claimant.clear()
+
+    def update(self, *others: Any, **more: sip.SIPDispatchRuleInfo) -> None:
+        for rule_id, rule in dict(*others, **more).items():
+            self[rule_id] = rule
+
+    def setdefault(self, rule_id: str, rule: sip.SIPDispatchRuleInfo) -> sip.SIPDispatchRuleInfo:  # type: ignore[override]
+        if rule_id not in self:
+            self[rule_id] = rule
+        return self[rule_id]
+
+    def __ior__(self, other: Any) -> DispatchRules:  # type: ignore[override]
+        self.update(other)
+        return self
+
+    def _forget(self, rule_id: str) -> None:
+        for key in self._claims_of.pop(rule_id, ()):
+            if self._claimant.get(key) == rule_id:
+                del self._claimant[key]
+
+
 def normalize_number(number: str) -> str:
     """LiveKit's NormalizeNumber: drop spaces, dashes and parentheses, make sure of a leading `+`."""
     if not re.fullmatch(r"\+?[\d\- ()]+", number):
@@ -123,15 +200,10 @@ class LiveKitState:
     offered: tuple[OfferedNumber, ...] | None = None
     inbound_trunks: dict[str, sip.SIPInboundTrunkInfo] = field(default_factory=dict)
     outbound_trunks: dict[str, sip.SIPOutboundTrunkInfo] = field(default_factory=dict)
-    dispatch_rules: dict[str, sip.SIPDispatchRuleInfo] = field(default_factory=dict)  # written by put_/delete_
+    dispatch_rules: DispatchRules = field(default_factory=DispatchRules)
     phone_numbers: dict[str, PhoneNumberRecord] = field(default_factory=dict)
     # Numbers another emulator in the same sandbox holds (its DIDs), kept out of this inventory.
     held_elsewhere: Callable[[], Iterable[str]] | None = field(default=None, repr=False)
-    # The (PIN, trunk, caller, called) combinations each rule claims (sip_rules.check_dispatch_rule), and the
-    # rule that claims each: a new rule is checked against the others in the time its own claims take, where
-    # going through every rule cost a millisecond per hundred rules.
-    _claims_of: dict[str, tuple[RuleKey, ...]] = field(default_factory=dict, repr=False, compare=False)
-    _claimant: dict[RuleKey, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_seed(cls, seed: dict[str, Any]) -> LiveKitState:
@@ -226,27 +298,8 @@ class LiveKitState:
         for record in records:
             record.release()
 
-    def put_dispatch_rule(self, rule: sip.SIPDispatchRuleInfo, claims: tuple[RuleKey, ...]) -> None:
-        """Store a new or changed rule with the combinations it claims (its check's answer)."""
-        rule_id = rule.sip_dispatch_rule_id
-        self._drop_claims(rule_id)
-        self.dispatch_rules[rule_id] = rule
-        self._claims_of[rule_id] = claims
-        for key in claims:
-            self._claimant[key] = rule_id
-
-    def claimant(self, key: RuleKey) -> str | None:
-        """The id of the rule that claims the combination, if one does."""
-        return self._claimant.get(key)
-
-    def _drop_claims(self, rule_id: str) -> None:
-        for key in self._claims_of.pop(rule_id, ()):
-            if self._claimant.get(key) == rule_id:
-                del self._claimant[key]
-
     def delete_dispatch_rule(self, rule_id: str) -> None:
         del self.dispatch_rules[rule_id]
-        self._drop_claims(rule_id)
         # A number whose rule is gone has nowhere to send calls: it goes OFFLINE.
         for record in self.phone_numbers.values():
             if record.is_held and record.sip_dispatch_rule_id == rule_id:
