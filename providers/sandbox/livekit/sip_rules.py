@@ -7,7 +7,7 @@ those the project already has.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 from google.protobuf.message import Message
 from livekit.protocol import sip

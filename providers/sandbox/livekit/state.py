@@ -11,7 +11,7 @@ import re
 import secrets
 import string
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Self
 
 from livekit.protocol import sip
 
@@ -113,7 +113,7 @@ class DispatchRules(dict[str, sip.SIPDispatchRuleInfo]):
             self[rule_id] = rule
         return self[rule_id]
 
-    def __ior__(self, other: Any) -> DispatchRules:  # type: ignore[override]
+    def __ior__(self, other: Any) -> Self:  # type: ignore[override]
         self.update(other)
         return self
 
