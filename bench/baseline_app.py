@@ -55,7 +55,8 @@ FLOOR_TABLES = (
 AGENT_SQL = "SELECT id FROM agent WHERE id = {} AND workspace_id = {}"
 RESERVE_SQL = (
     "INSERT INTO floor_number (id, workspace_id, e164, status) SELECT {}, {}, {}, 'PROVISIONING' "
-    "WHERE (SELECT count(*) FROM floor_number WHERE workspace_id = {}) < 100000"
+    "WHERE (SELECT count(*) FROM floor_number WHERE workspace_id = {}) "
+    "< (SELECT phone_number_limit FROM workspace WHERE id = {})"
 )
 JOURNAL_SQL = "INSERT INTO floor_journal (number_id, step, params) VALUES ({}, {}, {})"
 ACTIVATE_SQL = "UPDATE floor_number SET status = 'ACTIVE', livekit_id = {}, rule_id = {} WHERE id = {}"
@@ -235,7 +236,7 @@ def make_app(database_url: str, livekit: LiveKit | None = None) -> Starlette:
         if agent_id and await store.one(AGENT_SQL, agent_id, workspace_id) is None:
             return Response(b'{"errors":[{"message":"no such agent"}]}', status_code=400)
         number_id = f"phone_{uuid.uuid4().hex}"
-        if not await store.transaction([(RESERVE_SQL, (number_id, workspace_id, e164, workspace_id))], durable=False):
+        if not await store.transaction([(RESERVE_SQL, (number_id, workspace_id, e164, workspace_id, workspace_id))], durable=False):
             return Response(b'{"errors":[{"message":"limit reached"}]}', status_code=402)
         rule_id = None
         if agent_id:
