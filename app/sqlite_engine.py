@@ -3,7 +3,7 @@ transactions and a way to read at once; every other statement goes through aiosq
 
 - A transaction begins in one trip to that thread, where Tortoise takes two (a commit of whatever was left
   open, then BEGIN): `executescript` commits a transaction left open before it runs its script, so
-  "BEGIN" through it does both.
+  "BEGIN" through it does both. It begins IMMEDIATE: with the write lock (BEGIN below).
 - A transaction can be lazily durable (models.durability): its commit does not wait for the disk. SQLite
   allows the safety level to change only between transactions, so it is lowered just before BEGIN and
   raised again by the script that commits, both under the connection's lock: no other statement runs
@@ -25,6 +25,10 @@ from tortoise.exceptions import TransactionManagementError
 
 FULL = "PRAGMA synchronous = FULL"  # every commit waits for the disk: SQLite's default, and this server's
 NORMAL = "PRAGMA synchronous = NORMAL"  # in WAL mode, a commit is written but not synced
+# Every transaction here writes, so it takes the write lock as it begins, waiting its turn (busy_timeout). A
+# deferred one that read first could not write once another process had committed since its read: SQLite
+# answers "database is locked" at once, without waiting, and an import failed with it under several workers.
+BEGIN = "BEGIN IMMEDIATE"
 
 
 class TransactionWrapper(SqliteTransactionWrapper):
@@ -34,7 +38,7 @@ class TransactionWrapper(SqliteTransactionWrapper):
 
     async def begin(self) -> None:
         try:
-            await self._connection.executescript(f"{NORMAL}; BEGIN" if self.lazily_durable else "BEGIN")
+            await self._connection.executescript(f"{NORMAL}; {BEGIN}" if self.lazily_durable else BEGIN)
         except sqlite3.OperationalError as exc:  # pragma: nocoverage - as Tortoise's own begin
             await self._back_to_full()
             raise TransactionManagementError(exc) from exc

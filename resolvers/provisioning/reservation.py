@@ -119,8 +119,9 @@ async def _insert_if_slot_free(number: PhoneNumber, connection) -> LimitReached 
             return reached
         await number.save(using_db=connection, force_create=True)
         return None
-    # SQLite's writers take turns (the statement holds the database's write lock from its start), so one
-    # statement that counts and inserts is exact: one trip to the database's thread where three were taken.
+    # SQLite's writers take turns (the transaction holds the database's write lock from its BEGIN: see
+    # app/sqlite_engine.py), so one statement that counts and inserts is exact: one trip to the database's
+    # thread where three were taken.
     condition, params = slot_free(number.workspace_id)
     if await statements.insert_if(number, condition, params, connection):
         return None
