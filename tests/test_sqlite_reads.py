@@ -3,8 +3,10 @@ connection, they see what is committed; when they cannot answer, the usual way d
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import sqlite3
 
 import pytest
 from tortoise import Tortoise, connections
@@ -75,3 +77,28 @@ async def test_an_in_memory_database_is_read_the_usual_way():
         assert await statements.rows_now("SELECT text FROM note", []) == [{"text": "kept"}]
     finally:
         await Tortoise.close_connections()
+
+
+async def test_a_transaction_that_reads_first_still_writes_after_another_process_committed(sqlite_file):
+    """Every transaction begins IMMEDIATE (app/sqlite_engine.py): it holds the write lock from BEGIN, so another
+    process's write waits for it. A deferred one would read a snapshot, see the other commit meanwhile, and be
+    refused its own write at once ("database is locked")."""
+    workspace = await create_workspace("Before", 3)
+
+    def other_process_writes() -> None:
+        other = sqlite3.connect(sqlite_file, timeout=10)
+        try:
+            other.execute("UPDATE workspace SET phone_number_limit = 7 WHERE id = ?", [workspace.id])
+            other.commit()
+        finally:
+            other.close()
+
+    async with in_transaction() as connection:
+        assert (await Workspace.get(id=workspace.id).using_db(connection)).name == "Before"  # the read first
+        elsewhere = asyncio.create_task(asyncio.to_thread(other_process_writes))
+        await asyncio.sleep(0.3)  # the other writer is waiting on the lock (deferred: it would commit now)
+        await Workspace.filter(id=workspace.id).using_db(connection).update(name="Ours")
+    await elsewhere
+
+    assert (await Workspace.get(id=workspace.id)).name == "Ours"
+    assert (await Workspace.get(id=workspace.id)).phone_number_limit == 7
