@@ -70,18 +70,15 @@ def placeholders(sql: str, style: str) -> str:
 
 
 class SqliteStore:
-    """The floor's statements on aiosqlite: each transaction one trip to its thread, under one lock."""
+    """The floor's statements on aiosqlite: each transaction one trip to its thread, which runs one at a time."""
 
     def __init__(self, path: str) -> None:
         self.path = path
 
     async def open(self) -> None:
-        import asyncio
-
         import aiosqlite
 
         self.db = await aiosqlite.connect(self.path, isolation_level=None)
-        self.lock = asyncio.Lock()
         await self.db._execute(self._script, FLOOR_TABLES)
 
     async def close(self) -> None:
@@ -93,8 +90,7 @@ class SqliteStore:
 
     async def transaction(self, statements: list[tuple[str, tuple]], *, durable: bool = True) -> int:
         """Run `statements` in one transaction; the rows the first changed."""
-        async with self.lock:
-            return await self.db._execute(self._transaction, statements, durable)
+        return await self.db._execute(self._transaction, statements, durable)
 
     def _script(self, statements) -> None:
         for sql in statements:

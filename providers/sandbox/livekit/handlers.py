@@ -45,15 +45,15 @@ class VerifiedTokens:
             expires, claims = found
             if self._clock() < expires + self.LEEWAY:
                 return claims
-            del self._verified[key]
-        claims = _verified_claims(state, token, self._clock())
+            raise TwirpError("unauthenticated", "invalid token: expired")  # its exp never changes
+        claims = _verified_claims(state, token)
         if len(self._verified) >= self.SIZE:
             self._verified.clear()
         self._verified[key] = (claims["exp"], claims)
         return claims
 
 
-def _verified_claims(state: LiveKitState, token: str, now: float) -> dict:
+def _verified_claims(state: LiveKitState, token: str) -> dict:
     try:
         issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
     except jwt.PyJWTError:
@@ -72,8 +72,6 @@ def _verified_claims(state: LiveKitState, token: str, now: float) -> dict:
         raise TwirpError("unauthenticated", "invalid token: expired") from None
     except jwt.PyJWTError:
         raise TwirpError("unauthenticated", "invalid token: signature could not be verified") from None
-    if not now < claims["exp"] + VerifiedTokens.LEEWAY:  # PyJWT's clock and the cache's agree on expiry
-        raise TwirpError("unauthenticated", "invalid token: expired")
     return claims
 
 

@@ -11,7 +11,8 @@ import re
 import secrets
 import string
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Self
+from collections.abc import MutableMapping
+from typing import Any, Callable, Iterable, Iterator
 
 from livekit.protocol import sip
 
@@ -62,13 +63,14 @@ def rule_claims(rule: sip.SIPDispatchRuleInfo) -> Iterator[RuleKey]:
                 yield pin, trunk, normalize_number(caller), normalize_number(called)
 
 
-class DispatchRules(dict[str, sip.SIPDispatchRuleInfo]):
-    """The project's dispatch rules by id, knowing which rule claims each combination (`claimant`), whatever
-    changes the dict: a rule is checked against the others in the time its own combinations take
-    (sip_rules.check_dispatch_rule), where going through every rule cost a millisecond per hundred rules."""
+class DispatchRules(MutableMapping[str, sip.SIPDispatchRuleInfo]):
+    """The project's dispatch rules by id, knowing which rule claims each combination (`claimant`), however
+    the mapping is changed (pop, update, … all go through __setitem__ and __delitem__): a rule is checked
+    against the others in the time its own combinations take (sip_rules.check_dispatch_rule), where going
+    through every rule cost a millisecond per hundred rules."""
 
     def __init__(self) -> None:
-        super().__init__()
+        self._rules: dict[str, sip.SIPDispatchRuleInfo] = {}
         self._claims_of: dict[str, tuple[RuleKey, ...]] = {}
         self._claimant: dict[RuleKey, str] = {}
 
@@ -76,51 +78,32 @@ class DispatchRules(dict[str, sip.SIPDispatchRuleInfo]):
         """The id of the rule that claims the combination, if one does."""
         return self._claimant.get(key)
 
+    def __getitem__(self, rule_id: str) -> sip.SIPDispatchRuleInfo:
+        return self._rules[rule_id]
+
     def __setitem__(self, rule_id: str, rule: sip.SIPDispatchRuleInfo) -> None:
-        self._forget(rule_id)
-        super().__setitem__(rule_id, rule)
-        self._claims_of[rule_id] = claims = tuple(rule_claims(rule))
+        claims = tuple(rule_claims(rule))
+        if rule_id in self._rules:
+            del self[rule_id]
+        self._rules[rule_id] = rule
+        self._claims_of[rule_id] = claims
         for key in claims:
             self._claimant[key] = rule_id
 
     def __delitem__(self, rule_id: str) -> None:
-        super().__delitem__(rule_id)
-        self._forget(rule_id)
-
-    def pop(self, rule_id: str, *default: Any) -> Any:
-        if rule_id not in self:
-            return super().pop(rule_id, *default)
-        rule = self[rule_id]
-        del self[rule_id]
-        return rule
-
-    def popitem(self) -> tuple[str, sip.SIPDispatchRuleInfo]:
-        rule_id, rule = super().popitem()
-        self._forget(rule_id)
-        return rule_id, rule
-
-    def clear(self) -> None:
-        super().clear()
-        self._claims_of.clear()
-        self._claimant.clear()
-
-    def update(self, *others: Any, **more: sip.SIPDispatchRuleInfo) -> None:
-        for rule_id, rule in dict(*others, **more).items():
-            self[rule_id] = rule
-
-    def setdefault(self, rule_id: str, rule: sip.SIPDispatchRuleInfo) -> sip.SIPDispatchRuleInfo:  # type: ignore[override]
-        if rule_id not in self:
-            self[rule_id] = rule
-        return self[rule_id]
-
-    def __ior__(self, other: Any) -> Self:  # type: ignore[override]
-        self.update(other)
-        return self
-
-    def _forget(self, rule_id: str) -> None:
-        for key in self._claims_of.pop(rule_id, ()):
+        del self._rules[rule_id]
+        for key in self._claims_of.pop(rule_id):
             if self._claimant.get(key) == rule_id:
                 del self._claimant[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rules)
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __repr__(self) -> str:
+        return repr(self._rules)
 
 
 def normalize_number(number: str) -> str:
